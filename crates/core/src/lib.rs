@@ -1,0 +1,18 @@
+//! Keygate's domain: the records it keeps, the types that give them meaning and the store traits
+//! every backend implements. No HTTP, no SQL, no Redis here.
+
+pub mod clock;
+pub mod digest;
+pub mod email;
+pub mod error;
+pub mod ids;
+pub mod model;
+pub mod paging;
+pub mod scope;
+pub mod store;
+
+pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
+pub use digest::TokenDigest;
+pub use email::Email;
+pub use error::StoreError;
+pub use scope::Scopes;

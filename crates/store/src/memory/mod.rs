@@ -1,0 +1,1 @@
+//! The in-memory backend: the reference implementation of every store trait.

@@ -1,0 +1,1 @@
+//! The SQL backend: one implementation for SQLite and PostgreSQL.
