@@ -71,7 +71,15 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        for bad in ["", "ann", "@example.com", "ann@", "ann@example", "a b@example.com", "ann@.com"] {
+        for bad in [
+            "",
+            "ann",
+            "@example.com",
+            "ann@",
+            "ann@example",
+            "a b@example.com",
+            "ann@.com",
+        ] {
             assert_eq!(Email::parse(bad), Err(InvalidEmail), "{bad}");
         }
     }

@@ -17,7 +17,10 @@ impl PageRequest {
     }
 
     pub fn after(cursor: impl Into<String>, limit: u32) -> Self {
-        PageRequest { after: Some(cursor.into()), limit }
+        PageRequest {
+            after: Some(cursor.into()),
+            limit,
+        }
     }
 
     /// The limit clamped to 1..=MAX_LIMIT.

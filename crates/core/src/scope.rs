@@ -18,7 +18,10 @@ impl Scopes {
         let mut set = BTreeSet::new();
         for tok in s.split(' ').filter(|t| !t.is_empty()) {
             // scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
-            if !tok.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b)) {
+            if !tok
+                .bytes()
+                .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
+            {
                 return Err(InvalidScope);
             }
             set.insert(tok.to_owned());

@@ -17,7 +17,13 @@ pub trait ClientStore: Send + Sync {
     /// Replaces the stored record; `NotFound("client")` if it does not exist.
     async fn update_client(&self, client: &Client, audit: &[AuditEvent]) -> StoreResult<()>;
     /// Sets a new secret digest; `NotFound("client")` if it does not exist.
-    async fn set_client_secret(&self, id: &ClientId, digest: &TokenDigest, now: Timestamp, audit: &[AuditEvent]) -> StoreResult<()>;
+    async fn set_client_secret(
+        &self,
+        id: &ClientId,
+        digest: &TokenDigest,
+        now: Timestamp,
+        audit: &[AuditEvent],
+    ) -> StoreResult<()>;
     /// Deletes the client with its consents, codes and token families; false if unknown.
     async fn delete_client(&self, id: &ClientId, audit: &[AuditEvent]) -> StoreResult<bool>;
     /// Clients ordered by id.

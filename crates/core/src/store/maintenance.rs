@@ -20,7 +20,13 @@ pub struct PurgeReport {
 
 impl PurgeReport {
     pub fn total(&self) -> u64 {
-        self.codes + self.sessions + self.email_tokens + self.refresh_tokens + self.access_tokens + self.ephemeral + self.audit_events
+        self.codes
+            + self.sessions
+            + self.email_tokens
+            + self.refresh_tokens
+            + self.access_tokens
+            + self.ephemeral
+            + self.audit_events
     }
 }
 

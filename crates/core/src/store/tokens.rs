@@ -42,8 +42,18 @@ pub trait TokenStore: Send + Sync {
         audit: &[AuditEvent],
     ) -> StoreResult<u64>;
     /// Revokes every family of the client; returns how many.
-    async fn revoke_families_of_client(&self, client: &ClientId, now: Timestamp, audit: &[AuditEvent]) -> StoreResult<u64>;
+    async fn revoke_families_of_client(
+        &self,
+        client: &ClientId,
+        now: Timestamp,
+        audit: &[AuditEvent],
+    ) -> StoreResult<u64>;
     async fn create_access_token(&self, token: &AccessToken) -> StoreResult<()>;
     async fn get_access_token(&self, digest: &TokenDigest) -> StoreResult<Option<AccessToken>>;
-    async fn revoke_access_token(&self, digest: &TokenDigest, now: Timestamp, audit: &[AuditEvent]) -> StoreResult<bool>;
+    async fn revoke_access_token(
+        &self,
+        digest: &TokenDigest,
+        now: Timestamp,
+        audit: &[AuditEvent],
+    ) -> StoreResult<bool>;
 }
