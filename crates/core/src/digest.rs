@@ -4,7 +4,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 /// SHA-256 of a secret token. The token itself is never stored; only this.
-#[derive(Clone, Copy, Eq, Hash)]
+#[derive(Clone, Copy, Eq)]
 pub struct TokenDigest([u8; 32]);
 
 impl TokenDigest {
@@ -30,6 +30,12 @@ impl PartialEq for TokenDigest {
     /// Constant time, so a comparison leaks nothing about how much of a digest matched.
     fn eq(&self, other: &Self) -> bool {
         self.0.ct_eq(&other.0).into()
+    }
+}
+
+impl std::hash::Hash for TokenDigest {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
     }
 }
 

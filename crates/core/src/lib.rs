@@ -8,7 +8,11 @@ pub mod error;
 pub mod ids;
 pub mod model;
 pub mod paging;
+pub mod password;
+pub mod pkce;
+pub mod redirect_uri;
 pub mod scope;
+pub mod secret_token;
 pub mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
