@@ -1,1 +1,115 @@
-//! The SQL backend: one implementation for SQLite and PostgreSQL.
+//! The SQL backend: one implementation for SQLite and PostgreSQL over `sqlx::Any`.
+//!
+//! SQL text is shared; what differs between the two databases lives in [`dialect`]. Every trait of
+//! `keygate_core::store` is implemented for [`SqlStore`], one capability per file.
+
+mod audit;
+mod clients;
+mod codes;
+mod connect;
+mod consents;
+mod credentials;
+pub mod dialect;
+mod email_tokens;
+mod ephemeral;
+mod error;
+mod keys;
+mod maintenance;
+pub mod migrate;
+mod pats;
+mod rows;
+mod sessions;
+mod tokens;
+mod tx;
+mod users;
+
+use std::time::Duration;
+
+use keygate_core::error::StoreResult;
+use sqlx::AnyPool;
+
+pub use dialect::Dialect;
+pub use migrate::{MIGRATIONS_TABLE, Migration, MigrationStatus};
+
+/// Pool settings for the SQL backends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SqlOptions {
+    /// Most connections the pool opens.
+    pub max_connections: u32,
+    /// How long a request waits for a connection before the store reports itself unavailable.
+    pub acquire_timeout: Duration,
+    /// How long SQLite waits for a lock held by another connection or process.
+    pub busy_timeout: Duration,
+}
+
+impl Default for SqlOptions {
+    fn default() -> Self {
+        SqlOptions {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+            busy_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A SQLite or PostgreSQL database holding every durable record (and the SQL ephemeral store).
+pub struct SqlStore {
+    pool: AnyPool,
+    dialect: Dialect,
+}
+
+impl SqlStore {
+    /// Opens a pool for `sqlite://PATH` (file created if missing, WAL, busy timeout, foreign keys)
+    /// or `postgres://…` / `postgresql://…`. Does not migrate: see [`SqlStore::migrate_up`].
+    pub async fn connect(url: &str, opts: &SqlOptions) -> StoreResult<SqlStore> {
+        connect::open(url, opts).await
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// The connection pool, for diagnostics and tests (the store traits are the normal way in).
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Applies every pending migration; returns the ones this call applied.
+    pub async fn migrate_up(&self) -> StoreResult<Vec<MigrationStatus>> {
+        migrate::up(&self.pool, self.dialect).await
+    }
+
+    /// Reverts the newest `steps` applied migrations; returns the reverted ones (now pending).
+    pub async fn migrate_down(&self, steps: u32) -> StoreResult<Vec<MigrationStatus>> {
+        migrate::down(&self.pool, self.dialect, steps).await
+    }
+
+    /// Every migration this build knows, with when it was applied (None: pending).
+    pub async fn migration_status(&self) -> StoreResult<Vec<MigrationStatus>> {
+        migrate::status(&self.pool, self.dialect).await
+    }
+
+    /// Fails with `StoreError::Corrupt` naming the versions when a known migration is pending.
+    pub async fn check_schema(&self) -> StoreResult<()> {
+        migrate::check(&self.pool, self.dialect).await
+    }
+
+    /// A sorted listing of the schema's tables, columns and indexes (one line each), so tests and
+    /// operators can compare two databases.
+    pub async fn schema_listing(&self) -> StoreResult<Vec<String>> {
+        dialect::schema_listing(&self.pool, self.dialect).await
+    }
+
+    /// Closes every connection; later calls fail with `Unavailable`.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+impl std::fmt::Debug for SqlStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlStore")
+            .field("dialect", &self.dialect)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,87 @@
+//! `SigningKeyStore` on SQL: signing keys (private parts encrypted by the caller); a rotation is
+//! one transaction.
+
+use async_trait::async_trait;
+use keygate_core::error::{StoreError, StoreResult};
+use keygate_core::ids::KeyId;
+use keygate_core::model::{AuditEvent, EncryptedBlob, KeyState, SigningAlg, SigningKey};
+use keygate_core::store::SigningKeyStore;
+use sqlx::any::AnyRow;
+
+use super::SqlStore;
+use super::error::{conflict_on, db_err};
+use super::rows::{RowExt, opt_ms, to_json};
+use super::tx::{commit, insert_audit};
+
+fn key_from_row(row: &AnyRow) -> StoreResult<SigningKey> {
+    Ok(SigningKey {
+        kid: KeyId(row.text("kid")?),
+        alg: row.named("alg", SigningAlg::parse)?,
+        private_key: EncryptedBlob(row.bytes("private_key")?),
+        public_jwk: row.json("public_jwk")?,
+        state: row.named("state", KeyState::parse)?,
+        created_at: row.ts("created_at")?,
+        activated_at: row.opt_ts("activated_at")?,
+        retired_at: row.opt_ts("retired_at")?,
+        remove_after: row.opt_ts("remove_after")?,
+    })
+}
+
+#[async_trait]
+impl SigningKeyStore for SqlStore {
+    async fn list_keys(&self) -> StoreResult<Vec<SigningKey>> {
+        let rows = sqlx::query(
+            "SELECT kid, alg, private_key, public_jwk, state, created_at, activated_at, retired_at, remove_after \
+             FROM signing_keys ORDER BY created_at, kid",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(key_from_row).collect()
+    }
+
+    async fn save_keys(&self, insert: &[SigningKey], update: &[SigningKey], audit: &[AuditEvent]) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        for k in insert {
+            sqlx::query(
+                "INSERT INTO signing_keys (kid, alg, private_key, public_jwk, state, created_at, activated_at, \
+                 retired_at, remove_after) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(k.kid.0.as_str())
+            .bind(k.alg.as_str())
+            .bind(k.private_key.0.clone())
+            .bind(to_json(&k.public_jwk)?)
+            .bind(k.state.as_str())
+            .bind(k.created_at.as_millis())
+            .bind(opt_ms(k.activated_at))
+            .bind(opt_ms(k.retired_at))
+            .bind(opt_ms(k.remove_after))
+            .execute(&mut *tx)
+            .await
+            .map_err(conflict_on("kid"))?;
+        }
+        for k in update {
+            let done = sqlx::query(
+                "UPDATE signing_keys SET alg = $2, private_key = $3, public_jwk = $4, state = $5, created_at = $6, \
+                 activated_at = $7, retired_at = $8, remove_after = $9 WHERE kid = $1",
+            )
+            .bind(k.kid.0.as_str())
+            .bind(k.alg.as_str())
+            .bind(k.private_key.0.clone())
+            .bind(to_json(&k.public_jwk)?)
+            .bind(k.state.as_str())
+            .bind(k.created_at.as_millis())
+            .bind(opt_ms(k.activated_at))
+            .bind(opt_ms(k.retired_at))
+            .bind(opt_ms(k.remove_after))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound("key"));
+            }
+        }
+        insert_audit(&mut tx, audit).await?;
+        commit(tx).await
+    }
+}

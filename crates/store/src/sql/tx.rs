@@ -1,0 +1,76 @@
+//! Write transactions, and the audit rows every mutation writes inside its own transaction.
+
+use keygate_core::error::StoreResult;
+use keygate_core::model::AuditEvent;
+use sqlx::AnyConnection;
+use sqlx::{Any, AssertSqlSafe, Transaction};
+
+use super::SqlStore;
+use super::error::db_err;
+use super::rows::to_json;
+
+pub(crate) type Tx = Transaction<'static, Any>;
+
+/// Audit events per INSERT statement: 10 parameters each, well under both databases' limits.
+const AUDIT_ROWS_PER_STATEMENT: usize = 100;
+
+impl SqlStore {
+    /// Starts a transaction that will write (on SQLite it takes the write lock at once).
+    pub(crate) async fn begin(&self) -> StoreResult<Tx> {
+        match self.dialect.begin_write() {
+            Some(begin) => self.pool.begin_with(begin).await,
+            None => self.pool.begin().await,
+        }
+        .map_err(db_err)
+    }
+}
+
+pub(crate) async fn commit(tx: Tx) -> StoreResult<()> {
+    tx.commit().await.map_err(db_err)
+}
+
+/// Inserts the events with one multi-row INSERT per hundred.
+pub(crate) async fn insert_audit(conn: &mut AnyConnection, events: &[AuditEvent]) -> StoreResult<()> {
+    for chunk in events.chunks(AUDIT_ROWS_PER_STATEMENT) {
+        let mut sql = String::from(
+            "INSERT INTO audit_events (id, at, action, actor, user_id, client_id, ip, user_agent, outcome, details) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let p = i * 10;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            let params: Vec<String> = (1..=10).map(|k| format!("${}", p + k)).collect();
+            sql.push_str(&params.join(", "));
+            sql.push(')');
+        }
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for e in chunk {
+            query = query
+                .bind(e.id.to_string())
+                .bind(e.at.as_millis())
+                .bind(e.action.as_str())
+                .bind(e.actor.clone())
+                .bind(e.user_id.map(|u| u.to_string()))
+                .bind(e.client_id.as_ref().map(|c| c.0.clone()))
+                .bind(e.ip.clone())
+                .bind(e.user_agent.clone())
+                .bind(e.outcome.as_str())
+                .bind(to_json(&e.details)?);
+        }
+        query.execute(&mut *conn).await.map_err(db_err)?;
+    }
+    Ok(())
+}
+
+/// Commits with the audit events when the change happened; otherwise rolls back (nothing to record).
+pub(crate) async fn finish_if_changed(mut tx: Tx, changed: bool, audit: &[AuditEvent]) -> StoreResult<bool> {
+    if changed {
+        insert_audit(&mut tx, audit).await?;
+        commit(tx).await?;
+    } else {
+        tx.rollback().await.map_err(db_err)?;
+    }
+    Ok(changed)
+}

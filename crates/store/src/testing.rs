@@ -1,0 +1,175 @@
+//! Test helpers (feature `testing`): fresh SQLite files and isolated PostgreSQL schemas that are
+//! removed afterwards even when the test fails, and the rule for when PostgreSQL tests run.
+//!
+//! ```ignore
+//! let Some(base) = keygate_store::testing::postgres_test_url() else { return };
+//! let (url, _guard) = keygate_store::testing::fresh_postgres_url(&base).await;
+//! let backend = Backend::connect(&url, &SqlOptions::default()).await.unwrap();
+//! ```
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use sqlx::{Connection, Executor};
+
+use crate::{Backend, SqlOptions};
+
+/// The environment variable naming the PostgreSQL server tests use.
+pub const POSTGRES_URL_VAR: &str = "KEYGATE_TEST_POSTGRES_URL";
+
+/// The PostgreSQL URL for tests, or None when they should be skipped (a note is printed).
+///
+/// Panics when `CI=true` and the variable is unset: in CI a missing database must fail the
+/// suite, never silently skip it.
+pub fn postgres_test_url() -> Option<String> {
+    match std::env::var(POSTGRES_URL_VAR) {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("{POSTGRES_URL_VAR} is not set but CI=true: the PostgreSQL tests must run in CI")
+        }
+        _ => {
+            eprintln!("note: {POSTGRES_URL_VAR} is not set; skipping a PostgreSQL test");
+            None
+        }
+    }
+}
+
+/// Drops its PostgreSQL schema when dropped (after ending any connection still using it).
+#[must_use = "the schema is dropped when the guard is"]
+pub struct SchemaGuard {
+    base: String,
+    schema: String,
+}
+
+impl SchemaGuard {
+    /// The schema's name (`kg_test_<uuid>`).
+    pub fn schema(&self) -> &str {
+        &self.schema
+    }
+}
+
+impl Drop for SchemaGuard {
+    fn drop(&mut self) {
+        // Drop runs inside the test's runtime (perhaps while unwinding from a failed assertion):
+        // do the async clean-up on a thread of its own, and wait for it.
+        let base = self.base.clone();
+        let schema = self.schema.clone();
+        let cleanup = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            runtime.block_on(drop_schema(&base, &schema))
+        });
+        match cleanup.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!("warning: could not drop test schema {}: {e}", self.schema),
+            Err(_) => eprintln!("warning: dropping test schema {} panicked", self.schema),
+        }
+    }
+}
+
+async fn drop_schema(base: &str, schema: &str) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let mut conn = sqlx::postgres::PgConnection::connect(base).await?;
+    conn.execute("SET lock_timeout = '10s'").await?;
+    // The test's pool may still hold connections (or an open transaction, after a panic); they
+    // carry the schema name as application_name, so end them before dropping.
+    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()")
+        .bind(schema)
+        .execute(&mut conn)
+        .await?;
+    conn.execute(sqlx::AssertSqlSafe(format!(
+        "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"
+    )))
+    .await?;
+    conn.close().await?;
+    Ok(())
+}
+
+/// Creates an empty schema `kg_test_<uuid>` on the server of `base` and returns a URL whose
+/// connections use it (`options=-c search_path=…`, and `application_name` set to its name), with
+/// a guard that drops it. Panics if the server cannot be reached (it is a test helper).
+pub async fn fresh_postgres_url(base: &str) -> (String, SchemaGuard) {
+    let schema = format!("kg_test_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::postgres::PgConnection::connect(base)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to {POSTGRES_URL_VAR}: {e}"));
+    conn.execute(sqlx::AssertSqlSafe(format!("CREATE SCHEMA \"{schema}\"")))
+        .await
+        .unwrap_or_else(|e| panic!("cannot create test schema {schema}: {e}"));
+    let _ = conn.close().await;
+    let guard = SchemaGuard {
+        base: base.to_owned(),
+        schema: schema.clone(),
+    };
+    let mut url = url::Url::parse(base).unwrap_or_else(|e| panic!("{POSTGRES_URL_VAR} is not a URL: {e}"));
+    url.query_pairs_mut()
+        .append_pair("options", &format!("-c search_path={schema}"))
+        .append_pair("application_name", &schema);
+    (url.to_string(), guard)
+}
+
+/// Removes its temporary directory (with the SQLite file and its WAL) when dropped.
+#[must_use = "the directory is removed when the guard is"]
+pub struct TempDirGuard {
+    dir: PathBuf,
+}
+
+impl TempDirGuard {
+    pub fn path(&self) -> &std::path::Path {
+        &self.dir
+    }
+}
+
+impl Drop for TempDirGuard {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A `sqlite://` URL for a database file (not yet created) in a fresh temporary directory.
+pub fn fresh_sqlite_url() -> (String, TempDirGuard) {
+    let dir = std::env::temp_dir().join(format!("keygate-test-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    let url = format!("sqlite://{}", dir.join("keygate.db").display());
+    (url, TempDirGuard { dir })
+}
+
+/// Whatever a test database needs removed afterwards.
+pub enum TestDbGuard {
+    None,
+    Sqlite(TempDirGuard),
+    Postgres(SchemaGuard),
+}
+
+/// Pool settings for tests: small pools, short waits, so a broken test fails quickly.
+pub fn test_sql_options() -> SqlOptions {
+    SqlOptions {
+        max_connections: 5,
+        acquire_timeout: Duration::from_secs(10),
+        busy_timeout: Duration::from_secs(10),
+    }
+}
+
+/// A migrated backend on a fresh SQLite file.
+pub async fn sqlite_backend() -> (Backend, TestDbGuard) {
+    let (url, guard) = fresh_sqlite_url();
+    let backend = Backend::connect(&url, &test_sql_options()).await.expect("open SQLite");
+    backend.migrate_up().await.expect("migrate SQLite");
+    (backend, TestDbGuard::Sqlite(guard))
+}
+
+/// A migrated backend in a fresh schema on the PostgreSQL server of `base`.
+pub async fn postgres_backend(base: &str) -> (Backend, TestDbGuard) {
+    let (url, guard) = fresh_postgres_url(base).await;
+    let backend = Backend::connect(&url, &test_sql_options())
+        .await
+        .expect("open PostgreSQL");
+    backend.migrate_up().await.expect("migrate PostgreSQL");
+    (backend, TestDbGuard::Postgres(guard))
+}
+
+/// A fresh memory backend (its guard removes nothing).
+pub fn memory_backend() -> (Backend, TestDbGuard) {
+    (
+        Backend::Memory(std::sync::Arc::new(crate::MemoryStore::new())),
+        TestDbGuard::None,
+    )
+}

@@ -1,0 +1,74 @@
+//! Runs one contract case on a fresh store of the chosen backend, and cleans up afterwards.
+
+use std::future::Future;
+use std::io::Write;
+use std::panic::AssertUnwindSafe;
+
+use futures::FutureExt;
+use keygate_core::store::Stores;
+use keygate_core::{ManualClock, Timestamp};
+use keygate_store::testing;
+
+/// 2025-01-01T00:00:00Z: every case starts here and moves time only through the clock.
+pub const START: Timestamp = Timestamp::from_unix_seconds(1_735_689_600);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Memory,
+    Sqlite,
+    Postgres,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Memory => "memory",
+            Kind::Sqlite => "sqlite",
+            Kind::Postgres => "postgres",
+        }
+    }
+}
+
+/// Prints, past the test harness's output capture, how many cases this backend runs (the length
+/// of the one case list every backend's tests are generated from).
+pub fn report_size(kind: Kind, cases: usize) {
+    assert!(cases > 0, "the contract suite has no cases");
+    let line = match kind {
+        // In CI without a URL this panics: the PostgreSQL suite must not be skipped there.
+        Kind::Postgres if testing::postgres_test_url().is_none() => format!(
+            "contract suite: {cases} cases on postgres SKIPPED ({} unset)\n",
+            testing::POSTGRES_URL_VAR
+        ),
+        _ => format!("contract suite: {cases} cases on {}\n", kind.name()),
+    };
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+}
+
+/// Runs `case` on a fresh, migrated store of `kind` with a manual clock at `START`. The database
+/// is closed and removed afterwards, also when the case panics (the panic is then re-raised).
+/// PostgreSQL cases return at once when KEYGATE_TEST_POSTGRES_URL is unset, and fail if CI=true.
+pub async fn run<F, Fut>(kind: Kind, case: F)
+where
+    F: FnOnce(Stores, ManualClock) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let (backend, guard) = match kind {
+        Kind::Memory => testing::memory_backend(),
+        Kind::Sqlite => testing::sqlite_backend().await,
+        Kind::Postgres => {
+            let Some(base) = testing::postgres_test_url() else {
+                return;
+            };
+            testing::postgres_backend(&base).await
+        }
+    };
+    assert_eq!(backend.kind(), kind.name(), "the harness opened the wrong backend");
+    let outcome = AssertUnwindSafe(case(backend.stores(), ManualClock::new(START)))
+        .catch_unwind()
+        .await;
+    backend.close().await;
+    drop(guard);
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
