@@ -1,1 +1,17 @@
-//! The HTTP layer.
+//! Keygate's HTTP layer: the axum router, shared state, error responses, health and metrics.
+//!
+//! This crate speaks HTTP and knows the store traits of `keygate-core`; it never imports a
+//! database or cache driver. The binary builds an [`AppState`] and serves [`router`].
+
+pub mod error;
+pub mod health;
+mod layers;
+pub mod metrics;
+mod router;
+mod security_headers;
+pub mod state;
+
+pub use error::ApiError;
+pub use metrics::Metrics;
+pub use router::router;
+pub use state::{AppState, WebConfig};

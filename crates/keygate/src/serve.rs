@@ -1,0 +1,119 @@
+//! `keygate serve`: open the store, migrate (or check the schema), listen, and shut down gracefully
+//! on SIGTERM or SIGINT, letting in-flight requests finish.
+
+use std::future::Future;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use keygate_core::{StoreError, SystemClock};
+use keygate_web::{AppState, Metrics, WebConfig};
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::store::{chain, open};
+
+/// The web layer's settings from the server configuration.
+pub fn web_config(config: &Config) -> WebConfig {
+    WebConfig {
+        issuer: config.issuer.as_str().to_owned(),
+        request_timeout: Duration::from_secs(config.http.request_timeout_secs),
+        body_limit_bytes: config.http.body_limit_bytes,
+        ..WebConfig::default()
+    }
+}
+
+pub async fn run(config: Config, no_migrate: bool) -> anyhow::Result<()> {
+    let metrics = Metrics::install().map_err(anyhow::Error::msg)?;
+    metrics.spawn_upkeep(Duration::from_secs(10));
+
+    let backend = open(&config).await?;
+    if no_migrate {
+        backend.check_schema().await.map_err(|err| match err {
+            StoreError::Corrupt(reason) => anyhow::anyhow!("refusing to start: {reason}"),
+            other => anyhow::anyhow!("cannot check the database schema ({})", chain(&other)),
+        })?;
+    } else {
+        let applied = backend
+            .migrate_up()
+            .await
+            .map_err(|err| anyhow::anyhow!("cannot migrate the database ({})", chain(&err)))?;
+        for migration in &applied {
+            tracing::info!(version = migration.version, name = %migration.name, "applied migration");
+        }
+    }
+    tracing::info!(backend = backend.kind(), database = %config.database_url.redacted(), "store ready");
+
+    let state = AppState::new(backend.stores(), Arc::new(SystemClock), web_config(&config), metrics);
+    let listener = TcpListener::bind(config.bind.0)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.bind.0))?;
+    let addr = listener.local_addr().context("cannot read the listening address")?;
+    announce(addr)?;
+    tracing::info!(%addr, issuer = config.issuer.as_str(), "listening");
+
+    let result = serve_until(listener, keygate_web::router(state), shutdown_signal()).await;
+    backend.close().await;
+    result.context("the HTTP server failed")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The first line on stdout, which scripts and tests wait for.
+fn announce(addr: SocketAddr) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "listening on http://{addr}")
+        .and_then(|()| stdout.flush())
+        .context("cannot write to stdout")
+}
+
+/// Serves `app` until `shutdown` completes, then stops accepting and waits for in-flight requests.
+pub async fn serve_until(
+    listener: TcpListener,
+    app: axum::Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Completes on the first SIGTERM or SIGINT. A second one while draining stops at once.
+async fn shutdown_signal() {
+    wait_for_signal().await;
+    tracing::info!("shutting down: finishing in-flight requests");
+    tokio::spawn(async {
+        wait_for_signal().await;
+        tracing::warn!("second signal: exiting without waiting");
+        std::process::exit(130);
+    });
+}
+
+async fn wait_for_signal() {
+    let interrupt = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(%err, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(%err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}

@@ -1,0 +1,89 @@
+//! A TCP proxy the test can cut and restore, to take a real database away from a running server.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+const UP: u8 = 0;
+const REFUSING: u8 = 1;
+const SILENT: u8 = 2;
+
+pub struct CuttableProxy {
+    pub addr: SocketAddr,
+    mode: Arc<AtomicU8>,
+    /// Bumped on every cut: open connections watch it and drop both sides.
+    cuts: watch::Sender<u64>,
+    task: JoinHandle<()>,
+}
+
+impl CuttableProxy {
+    pub async fn start(upstream: SocketAddr) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mode = Arc::new(AtomicU8::new(UP));
+        let (cuts, _) = watch::channel(0u64);
+        let task = tokio::spawn(accept_loop(listener, upstream, mode.clone(), cuts.clone()));
+        CuttableProxy { addr, mode, cuts, task }
+    }
+
+    /// Drops every open connection and refuses new ones (accepted, then closed at once).
+    pub fn cut(&self) {
+        self.mode.store(REFUSING, Ordering::SeqCst);
+        self.cuts.send_modify(|n| *n += 1);
+    }
+
+    /// Drops every open connection; new ones are accepted and then never answered, like a
+    /// database host that vanished from the network.
+    pub fn go_silent(&self) {
+        self.mode.store(SILENT, Ordering::SeqCst);
+        self.cuts.send_modify(|n| *n += 1);
+    }
+
+    pub fn restore(&self) {
+        self.mode.store(UP, Ordering::SeqCst);
+    }
+}
+
+impl Drop for CuttableProxy {
+    fn drop(&mut self) {
+        self.cut();
+        self.task.abort();
+    }
+}
+
+async fn accept_loop(listener: TcpListener, upstream: SocketAddr, mode: Arc<AtomicU8>, cuts: watch::Sender<u64>) {
+    loop {
+        let Ok((client, _)) = listener.accept().await else {
+            continue;
+        };
+        let mut cut = cuts.subscribe();
+        match mode.load(Ordering::SeqCst) {
+            REFUSING => {
+                drop(client);
+                continue;
+            }
+            SILENT => {
+                tokio::spawn(async move {
+                    let _held = client;
+                    let _ = cut.changed().await;
+                });
+                continue;
+            }
+            _ => {}
+        }
+        tokio::spawn(async move {
+            let Ok(server) = TcpStream::connect(upstream).await else {
+                return;
+            };
+            let (mut client, mut server) = (client, server);
+            tokio::select! {
+                _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                _ = cut.changed() => {}
+            }
+        });
+    }
+}

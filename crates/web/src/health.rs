@@ -1,0 +1,193 @@
+//! `/health/live` (the process answers) and `/health/ready` (the backends it needs answer too).
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use keygate_core::StoreError;
+use keygate_core::store::MaintenanceStore;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::error::{RETRY_AFTER_SECS, cause_chain};
+use crate::state::AppState;
+
+pub async fn live() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// The state of one backend as `/health/ready` reports it.
+#[derive(Debug, Serialize)]
+pub struct ComponentHealth {
+    pub name: &'static str,
+    pub status: &'static str,
+    /// Whether the server can serve requests without it. A required component that is down makes
+    /// the whole answer 503.
+    pub required: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl ComponentHealth {
+    fn from_result(name: &'static str, required: bool, result: Result<(), String>) -> Self {
+        match result {
+            Ok(()) => ComponentHealth {
+                name,
+                status: "ok",
+                required,
+                error: None,
+            },
+            Err(error) => ComponentHealth {
+                name,
+                status: "down",
+                required,
+                error: Some(error),
+            },
+        }
+    }
+}
+
+pub async fn ready(State(state): State<AppState>) -> Response {
+    readiness(state.stores.maintenance.as_ref(), state.config.ready_timeout).await
+}
+
+/// Asks every backend whether it answers within `timeout`; 503 with `Retry-After` if a required
+/// one does not. Nothing is cached: the answer turns back to 200 as soon as the backend is back.
+pub async fn readiness(database: &dyn MaintenanceStore, timeout: Duration) -> Response {
+    let database = ComponentHealth::from_result("database", true, check_database(database, timeout).await);
+    // The Redis cache and rate limiter report here as a second component once they exist
+    // (`required: false`): a Redis outage degrades service, it does not stop it.
+    let components = vec![database];
+    readiness_response(components)
+}
+
+async fn check_database(database: &dyn MaintenanceStore, timeout: Duration) -> Result<(), String> {
+    match tokio::time::timeout(timeout, database.ping()).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(err)) => {
+            tracing::warn!(error = %cause_chain(&err), "readiness: database ping failed");
+            Err(describe(&err))
+        }
+        Err(_) => {
+            tracing::warn!(?timeout, "readiness: database ping timed out");
+            Err(format!("no answer within {} ms", timeout.as_millis()))
+        }
+    }
+}
+
+/// What the probe says about a failure: the kind of problem, not connection strings or hosts.
+fn describe(err: &StoreError) -> String {
+    match err {
+        StoreError::Unavailable(_) => "unreachable".to_owned(),
+        _ => "failing".to_owned(),
+    }
+}
+
+fn readiness_response(components: Vec<ComponentHealth>) -> Response {
+    let failing: Vec<&'static str> = components
+        .iter()
+        .filter(|c| c.required && c.error.is_some())
+        .map(|c| c.name)
+        .collect();
+    let status = if failing.is_empty() { "ok" } else { "unavailable" };
+    let body = Json(json!({ "status": status, "failing": failing, "components": components }));
+    if failing.is_empty() {
+        (StatusCode::OK, body).into_response()
+    } else {
+        let mut response = (StatusCode::SERVICE_UNAVAILABLE, body).into_response();
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU8, Ordering};
+
+    use async_trait::async_trait;
+    use keygate_core::Timestamp;
+    use keygate_core::error::StoreResult;
+    use keygate_core::store::{PurgeReport, StoreStats};
+
+    use super::*;
+
+    const UP: u8 = 0;
+    const DOWN: u8 = 1;
+    const HANGING: u8 = 2;
+
+    /// A database whose state the test switches.
+    #[derive(Default)]
+    struct FakeDatabase(Arc<AtomicU8>);
+
+    #[async_trait]
+    impl MaintenanceStore for FakeDatabase {
+        async fn ping(&self) -> StoreResult<()> {
+            match self.0.load(Ordering::SeqCst) {
+                UP => Ok(()),
+                DOWN => Err(StoreError::Unavailable(Box::new(std::io::Error::other(
+                    "db.internal:5432 refused",
+                )))),
+                _ => std::future::pending().await,
+            }
+        }
+        async fn stats(&self, _now: Timestamp) -> StoreResult<StoreStats> {
+            Ok(StoreStats::default())
+        }
+        async fn purge_expired(&self, _: Timestamp, _: Timestamp, _: u32) -> StoreResult<PurgeReport> {
+            Ok(PurgeReport::default())
+        }
+    }
+
+    async fn probe(db: &FakeDatabase) -> (StatusCode, Option<String>, serde_json::Value) {
+        let response = readiness(db, Duration::from_millis(200)).await;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .map(|v| v.to_str().unwrap().to_owned());
+        let bytes = axum::body::to_bytes(response.into_body(), 64 * 1024).await.unwrap();
+        (status, retry_after, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[tokio::test]
+    async fn ready_follows_the_database_down_and_back_up() {
+        let db = FakeDatabase::default();
+        let (status, retry_after, body) = probe(&db).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(retry_after, None);
+        assert_eq!(body["status"], "ok");
+
+        db.0.store(DOWN, Ordering::SeqCst);
+        let (status, retry_after, body) = probe(&db).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(retry_after.as_deref(), Some("5"));
+        assert_eq!(body["failing"], serde_json::json!(["database"]));
+        assert_eq!(body["components"][0]["error"], "unreachable");
+        assert!(
+            !body.to_string().contains("db.internal"),
+            "the probe must not leak hosts: {body}"
+        );
+
+        db.0.store(UP, Ordering::SeqCst);
+        let (status, _, body) = probe(&db).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["components"][0]["status"], "ok");
+    }
+
+    #[tokio::test]
+    async fn a_database_that_does_not_answer_counts_as_down() {
+        let db = FakeDatabase::default();
+        db.0.store(HANGING, Ordering::SeqCst);
+        let started = std::time::Instant::now();
+        let (status, retry_after, body) = probe(&db).await;
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(retry_after.as_deref(), Some("5"));
+        assert_eq!(body["components"][0]["error"], "no answer within 200 ms");
+    }
+}

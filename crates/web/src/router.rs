@@ -1,0 +1,18 @@
+//! The application's routes and the middleware around them.
+
+use axum::Router;
+use axum::routing::get;
+
+use crate::state::AppState;
+use crate::{health, layers, metrics};
+
+/// The whole HTTP application for one server instance.
+pub fn router(state: AppState) -> Router {
+    let config = state.config.clone();
+    let routes = Router::new()
+        .route("/health/live", get(health::live))
+        .route("/health/ready", get(health::ready))
+        .route("/metrics", get(metrics::endpoint))
+        .with_state(state);
+    layers::apply(routes, &config)
+}
