@@ -2,18 +2,23 @@
 //! every backend implements. No HTTP, no SQL, no Redis here.
 
 pub mod clock;
+pub mod crypto;
 pub mod digest;
 pub mod email;
 pub mod error;
 pub mod ids;
+pub mod mail;
+pub mod jose;
 pub mod model;
 pub mod paging;
 pub mod password;
+pub mod password_hash;
 pub mod pkce;
 pub mod redirect_uri;
 pub mod scope;
 pub mod secret_token;
 pub mod store;
+pub mod totp;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use digest::TokenDigest;
