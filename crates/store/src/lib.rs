@@ -1,7 +1,8 @@
 //! Keygate's storage backends: `memory` (the reference) and `sql` (one implementation for SQLite
-//! and PostgreSQL), chosen by URL.
+//! and PostgreSQL), chosen by URL; `redis` layers an ephemeral store and a read-through cache on top.
 
 pub mod memory;
+pub mod redis;
 pub mod sql;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -11,6 +12,7 @@ use std::sync::Arc;
 use keygate_core::error::{StoreError, StoreResult};
 use keygate_core::store::Stores;
 
+pub use self::redis::{RedisHandle, RedisOptions, connect_redis, layer_redis};
 pub use memory::MemoryStore;
 pub use sql::{Dialect, MigrationStatus, SqlOptions, SqlStore};
 

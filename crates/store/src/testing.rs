@@ -1,5 +1,6 @@
-//! Test helpers (feature `testing`): fresh SQLite files and isolated PostgreSQL schemas that are
-//! removed afterwards even when the test fails, and the rule for when PostgreSQL tests run.
+//! Test helpers (feature `testing`): fresh SQLite files, isolated PostgreSQL schemas and Redis key
+//! prefixes that are removed afterwards even when the test fails, and the rule for when the
+//! PostgreSQL and Redis tests run.
 //!
 //! ```ignore
 //! let Some(base) = keygate_store::testing::postgres_test_url() else { return };
@@ -31,6 +32,98 @@ pub fn postgres_test_url() -> Option<String> {
             eprintln!("note: {POSTGRES_URL_VAR} is not set; skipping a PostgreSQL test");
             None
         }
+    }
+}
+
+/// The environment variable naming the Redis server tests use.
+pub const REDIS_URL_VAR: &str = "KEYGATE_TEST_REDIS_URL";
+
+/// The Redis URL for tests, or None when they should be skipped (a note is printed).
+///
+/// Panics when `CI=true` and the variable is unset, like [`postgres_test_url`].
+pub fn redis_test_url() -> Option<String> {
+    match std::env::var(REDIS_URL_VAR) {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("{REDIS_URL_VAR} is not set but CI=true: the Redis tests must run in CI")
+        }
+        _ => {
+            eprintln!("note: {REDIS_URL_VAR} is not set; skipping a Redis test");
+            None
+        }
+    }
+}
+
+/// Deletes every Redis key under its prefix when dropped.
+#[must_use = "the keys are deleted when the guard is"]
+pub struct RedisPrefixGuard {
+    url: String,
+    prefix: String,
+}
+
+impl RedisPrefixGuard {
+    /// The prefix (`keygate-test-<uuid>:`).
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+}
+
+impl Drop for RedisPrefixGuard {
+    fn drop(&mut self) {
+        // As for schemas: clean up on a thread and runtime of its own, also while unwinding.
+        let url = self.url.clone();
+        let prefix = self.prefix.clone();
+        let cleanup = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            runtime.block_on(delete_prefixed_keys(&url, &prefix))
+        });
+        match cleanup.join() {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => eprintln!("warning: could not delete Redis keys {}*: {e}", self.prefix),
+            Err(_) => eprintln!("warning: deleting Redis keys {}* panicked", self.prefix),
+        }
+    }
+}
+
+/// Deletes every key starting with `prefix`; returns how many.
+pub async fn delete_prefixed_keys(url: &str, prefix: &str) -> Result<u64, Box<dyn std::error::Error + Send + Sync>> {
+    let client = ::redis::Client::open(url)?;
+    let mut conn = client.get_multiplexed_async_connection().await?;
+    let mut cursor: u64 = 0;
+    let mut deleted = 0;
+    loop {
+        let (next, keys): (u64, Vec<String>) = ::redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(format!("{prefix}*"))
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(&mut conn)
+            .await?;
+        if !keys.is_empty() {
+            let n: u64 = ::redis::cmd("DEL").arg(&keys).query_async(&mut conn).await?;
+            deleted += n;
+        }
+        if next == 0 {
+            return Ok(deleted);
+        }
+        cursor = next;
+    }
+}
+
+/// A fresh key prefix on the Redis server of `url`, with a guard that deletes its keys.
+pub fn fresh_redis_prefix(url: &str) -> RedisPrefixGuard {
+    RedisPrefixGuard {
+        url: url.to_owned(),
+        prefix: format!("keygate-test-{}:", uuid::Uuid::new_v4().simple()),
+    }
+}
+
+/// Redis options for tests: the given prefix, and the default (short) timeouts.
+pub fn test_redis_options(prefix: &str) -> crate::RedisOptions {
+    crate::RedisOptions {
+        prefix: prefix.to_owned(),
+        ..crate::RedisOptions::default()
     }
 }
 

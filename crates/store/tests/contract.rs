@@ -1,9 +1,11 @@
-//! The storage contract suite: the same cases against every backend (memory, SQLite, PostgreSQL).
+//! The storage contract suite: the same cases against every backend (memory, SQLite, PostgreSQL,
+//! and Redis layered over memory).
 //!
 //! `contract_suite!` below is the one list of cases. It generates one `#[tokio::test]` per case
 //! per backend (`memory::users::create_get_find`, `sqlite::…`, `postgres::…`), so every backend
 //! runs exactly the same list, and `suite_size` reports how many cases each backend ran.
-//! PostgreSQL runs when KEYGATE_TEST_POSTGRES_URL is set; with CI=true and no URL its tests fail.
+//! PostgreSQL runs when KEYGATE_TEST_POSTGRES_URL is set, Redis when KEYGATE_TEST_REDIS_URL is
+//! set; with CI=true and no URL their tests fail.
 
 mod contract {
     pub mod audit;
@@ -55,6 +57,7 @@ macro_rules! contract_suite {
         backend_tests!(memory, crate::contract::harness::Kind::Memory, { $($list)* });
         backend_tests!(sqlite, crate::contract::harness::Kind::Sqlite, { $($list)* });
         backend_tests!(postgres, crate::contract::harness::Kind::Postgres, { $($list)* });
+        backend_tests!(redis, crate::contract::harness::Kind::Redis, { $($list)* });
     };
 }
 
