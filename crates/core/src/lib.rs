@@ -1,6 +1,7 @@
 //! Keygate's domain: the records it keeps, the types that give them meaning and the store traits
 //! every backend implements. No HTTP, no SQL, no Redis here.
 
+pub mod accounts;
 pub mod clock;
 pub mod crypto;
 pub mod digest;
@@ -10,6 +11,7 @@ pub mod ids;
 pub mod mail;
 pub mod jose;
 pub mod model;
+pub mod oauth;
 pub mod paging;
 pub mod password;
 pub mod password_hash;

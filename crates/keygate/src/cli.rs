@@ -34,6 +34,26 @@ pub enum Command {
         #[command(subcommand)]
         action: MigrateAction,
     },
+    /// Create, list, deactivate, activate or erase user accounts, or set a password.
+    User {
+        #[command(subcommand)]
+        action: crate::user_cmd::UserAction,
+    },
+    /// Manage OAuth clients.
+    Client {
+        #[command(subcommand)]
+        action: Box<crate::client_cmd::ClientAction>,
+    },
+    /// List or rotate the signing keys.
+    Keys {
+        #[command(subcommand)]
+        action: crate::keys_cmd::KeysAction,
+    },
+    /// Create admin API tokens.
+    AdminToken {
+        #[command(subcommand)]
+        action: crate::admin_token_cmd::AdminTokenAction,
+    },
     /// Print the effective configuration (secrets redacted) and check it.
     CheckConfig {
         /// Print JSON instead of a table.
@@ -108,6 +128,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate { action } => {
             crate::logging::init(&loaded)?;
             runtime()?.block_on(crate::migrate::run(&loaded.config, action))
+        }
+        Command::Client { action } => runtime()?.block_on(crate::client_cmd::run(&loaded.config, *action)),
+        Command::Keys { action } => runtime()?.block_on(crate::keys_cmd::run(&loaded.config, action)),
+        Command::AdminToken { action } => runtime()?.block_on(crate::admin_token_cmd::run(&loaded.config, action)),
+        Command::User { action } => {
+            crate::logging::init(&loaded)?;
+            runtime()?.block_on(crate::user_cmd::run(&loaded.config, action))
         }
     }
 }

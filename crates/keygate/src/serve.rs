@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use keygate_core::{StoreError, SystemClock};
-use keygate_web::{AppState, Metrics, WebConfig};
+use keygate_web::{Metrics, WebConfig};
 use tokio::net::TcpListener;
 
 use crate::config::Config;
@@ -21,6 +21,7 @@ pub fn web_config(config: &Config) -> WebConfig {
         issuer: config.issuer.as_str().to_owned(),
         request_timeout: Duration::from_secs(config.http.request_timeout_secs),
         body_limit_bytes: config.http.body_limit_bytes,
+        templates_dir: config.templates_dir.clone(),
         ..WebConfig::default()
     }
 }
@@ -46,7 +47,8 @@ pub async fn run(config: Config, no_migrate: bool) -> anyhow::Result<()> {
     }
     tracing::info!(backend = backend.kind(), database = %config.database_url.redacted(), "store ready");
 
-    let state = AppState::new(backend.stores(), Arc::new(SystemClock), web_config(&config), metrics);
+    let mailer = crate::mail::mailer_from_config(&config)?;
+    let state = crate::app::build_state(&config, backend.stores(), Arc::new(SystemClock), mailer, metrics).await?;
     let listener = TcpListener::bind(config.bind.0)
         .await
         .with_context(|| format!("cannot listen on {}", config.bind.0))?;

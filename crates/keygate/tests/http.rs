@@ -73,7 +73,9 @@ async fn ready_until(server: &TestServer, want: StatusCode) -> (StatusCode, Opti
 
 #[tokio::test]
 async fn ready_reports_a_postgres_outage_and_recovers_without_restart() {
-    let Some(url) = postgres_url() else { return };
+    let Some(base_url) = postgres_url() else { return };
+    // A fresh, migrated schema: the server loads its signing keys from the store at start-up.
+    let (url, _schema) = keygate_store::testing::fresh_postgres_url(&base_url).await;
     let mut parsed = url::Url::parse(&url).unwrap();
     let host = parsed.host_str().unwrap().to_owned();
     let upstream = (host.as_str(), parsed.port().unwrap_or(5432))
@@ -91,6 +93,7 @@ async fn ready_reports_a_postgres_outage_and_recovers_without_restart() {
         ..SqlOptions::default()
     };
     let backend = Backend::connect(parsed.as_str(), &options).await.unwrap();
+    backend.migrate_up().await.unwrap();
     let server = TestServer::start(backend).await;
     assert_ready(&server).await;
 

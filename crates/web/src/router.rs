@@ -13,6 +13,10 @@ pub fn router(state: AppState) -> Router {
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
         .route("/metrics", get(metrics::endpoint))
+        .merge(crate::oauth::routes(state.clone()))
+        .merge(crate::admin::routes())
+        .merge(crate::pages::routes(state.clone()))
+        .merge(crate::api::routes(state.clone()))
         .with_state(state);
     layers::apply(routes, &config)
 }

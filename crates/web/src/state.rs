@@ -1,13 +1,20 @@
 //! The state every handler shares: stores, clock, metrics and the part of the configuration the web
 //! layer needs.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use keygate_core::Clock;
+use keygate_core::crypto::SecretBox;
+use keygate_core::mail::Mailer;
 use keygate_core::store::Stores;
 
+use crate::api::AccountsApi;
 use crate::metrics::Metrics;
+use crate::admin::AdminSettings;
+use crate::oauth::OAuthState;
+use crate::pages::Pages;
 
 /// Settings of the HTTP layer, taken from the server's configuration at start-up.
 #[derive(Clone, Debug)]
@@ -20,6 +27,8 @@ pub struct WebConfig {
     pub body_limit_bytes: usize,
     /// How long `/health/ready` waits for a component before it counts it as down.
     pub ready_timeout: Duration,
+    /// A folder whose page templates replace the built-in ones of the same name.
+    pub templates_dir: Option<PathBuf>,
 }
 
 impl Default for WebConfig {
@@ -29,6 +38,7 @@ impl Default for WebConfig {
             request_timeout: Duration::from_secs(30),
             body_limit_bytes: 1024 * 1024,
             ready_timeout: Duration::from_secs(2),
+            templates_dir: None,
         }
     }
 }
@@ -40,15 +50,43 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub config: Arc<WebConfig>,
     pub metrics: Metrics,
+    /// The encryption key for secrets at rest (TOTP secrets, private signing keys).
+    pub secret_box: Arc<SecretBox>,
+    /// Outgoing email (sends in the background: a slow mail server never delays an answer).
+    pub mailer: Arc<dyn Mailer>,
+    /// The account service and the account API's settings.
+    pub accounts: Arc<AccountsApi>,
+    /// The OAuth provider: token service, signing keys, discovery document.
+    pub oauth: Arc<OAuthState>,
+    /// The admin API's bearer token.
+    pub admin: Arc<AdminSettings>,
+    /// The HTML pages' templates and cookie settings.
+    pub pages: Arc<Pages>,
+}
+
+/// The parts of [`AppState`] beyond stores, clock, configuration and metrics.
+pub struct Services {
+    pub secret_box: Arc<SecretBox>,
+    pub mailer: Arc<dyn Mailer>,
+    pub accounts: Arc<AccountsApi>,
+    pub oauth: Arc<OAuthState>,
+    pub admin: Arc<AdminSettings>,
 }
 
 impl AppState {
-    pub fn new(stores: Stores, clock: Arc<dyn Clock>, config: WebConfig, metrics: Metrics) -> Self {
+    pub fn new(stores: Stores, clock: Arc<dyn Clock>, config: WebConfig, metrics: Metrics, services: Services) -> Self {
+        let pages = Arc::new(Pages::new(&config));
         AppState {
             stores,
             clock,
             config: Arc::new(config),
             metrics,
+            secret_box: services.secret_box,
+            mailer: services.mailer,
+            accounts: services.accounts,
+            oauth: services.oauth,
+            admin: services.admin,
+            pages,
         }
     }
 }

@@ -1,8 +1,11 @@
 //! Keygate's configuration: defaults, then `keygate.toml` (or `--config FILE`), then `KEYGATE_*`
 //! environment variables, then command-line flags. Everything is checked while it is read.
 
+pub mod accounts;
 mod env;
 mod layer;
+pub mod mail;
+pub mod oauth;
 pub mod types;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -13,8 +16,11 @@ use figment::Figment;
 use figment::error::Kind;
 use serde::{Deserialize, Serialize};
 
+pub use accounts::{AccountsSettings, PasswordHashingSettings, SecretKey, TrustedProxyList};
 pub use env::{SECRET_KEYS, variable_for};
 use layer::{ConfigFile, Layer};
+pub use mail::{MailFrom, MailOutbox, SmtpUrl};
+pub use oauth::OAuthConfig;
 pub use types::{AdminToken, BackendKind, BindAddr, DatabaseUrl, Issuer, LogFilter, LogFormat, RedisUrl, Secret};
 
 /// The file read when `--config` is not given; a missing one is fine.
@@ -36,8 +42,24 @@ pub struct Config {
     /// Log filter (`KEYGATE_LOG`, or `RUST_LOG`).
     pub log: LogFilter,
     pub log_format: LogFormat,
+    /// Outgoing email goes through this SMTP server; unset, it goes to `mail_outbox`.
+    pub smtp_url: Option<SmtpUrl>,
+    /// The folder of `.eml` files used when `smtp_url` is unset.
+    pub mail_outbox: MailOutbox,
+    /// The sender of every email.
+    pub mail_from: MailFrom,
+    /// A folder of page templates that replace the built-in ones of the same name.
+    pub templates_dir: Option<PathBuf>,
     pub database: DatabaseSettings,
     pub http: HttpSettings,
+    /// The key that encrypts secrets at rest (base64 of 32 bytes).
+    pub secret_key: Option<SecretKey>,
+    /// Proxies whose `X-Forwarded-For` header is believed.
+    pub trusted_proxies: TrustedProxyList,
+    pub accounts: AccountsSettings,
+    pub password_hashing: PasswordHashingSettings,
+    /// The OAuth provider: token lifetimes, algorithms, scopes, key rotation.
+    pub oauth: OAuthConfig,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -212,6 +234,8 @@ impl Config {
         if self.http.request_timeout_secs == 0 {
             return Err(ConfigError::new("http.request_timeout_secs must be at least 1"));
         }
+        self.accounts.to_accounts_config()?;
+        self.oauth.to_options(self.issuer.as_str())?;
         Ok(())
     }
 }

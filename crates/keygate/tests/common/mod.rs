@@ -2,15 +2,22 @@
 //! HTTP client, the real binary, and the PostgreSQL test URL rule (CI=true and unset = failure).
 #![allow(dead_code)]
 
+pub mod mail;
+#[macro_use]
+pub mod accounts;
+pub mod mailbox;
+pub mod oauth;
+pub mod pages;
 pub mod proxy;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use keygate::config::Config;
-use keygate_core::SystemClock;
+use keygate_core::{Clock, SystemClock};
 use keygate_store::{Backend, SqlOptions};
 use keygate_web::{AppState, Metrics};
+use mailbox::Mailbox;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -43,6 +50,10 @@ pub fn postgres_url() -> Option<String> {
 pub struct TestServer {
     pub base: String,
     pub backend: Backend,
+    /// Every email the server sent.
+    pub mailbox: Arc<Mailbox>,
+    /// The state the router serves (stores, clock, account service).
+    pub state: AppState,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -58,14 +69,27 @@ impl TestServer {
         config: Config,
         extend: impl FnOnce(axum::Router) -> axum::Router,
     ) -> Self {
+        Self::start_full(backend, config, Arc::new(SystemClock), extend).await
+    }
+
+    /// With a clock of the test's choosing (a `ManualClock` to move time). A config without a
+    /// `secret_key` gets a random one.
+    pub async fn start_full(
+        backend: Backend,
+        mut config: Config,
+        clock: Arc<dyn Clock>,
+        extend: impl FnOnce(axum::Router) -> axum::Router,
+    ) -> Self {
         let metrics = Metrics::install().unwrap();
-        let state = AppState::new(
-            backend.stores(),
-            Arc::new(SystemClock),
-            keygate::serve::web_config(&config),
-            metrics,
-        );
-        let app = extend(keygate_web::router(state));
+        if config.secret_key.is_none() {
+            let key = keygate_core::crypto::SecretBox::generate_key_base64().unwrap();
+            config.secret_key = Some(key.try_into().unwrap());
+        }
+        let mailbox = Arc::new(Mailbox::default());
+        let state = keygate::app::build_state(&config, backend.stores(), clock, mailbox.clone(), metrics)
+            .await
+            .unwrap();
+        let app = extend(keygate_web::router(state.clone()));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = oneshot::channel::<()>();
@@ -75,6 +99,39 @@ impl TestServer {
         TestServer {
             base,
             backend,
+            mailbox,
+            state,
+            shutdown: Some(tx),
+            task,
+        }
+    }
+
+    /// Wired as `keygate serve` wires it: the issuer is the server's own address (so emailed
+    /// links and a browser's `Origin` point at it) and email goes through the mailer the
+    /// configuration selects (set `mail_outbox` to a temporary folder). `mailbox` stays empty.
+    pub async fn start_as_configured(backend: Backend, mut config: Config) -> Self {
+        let metrics = Metrics::install().unwrap();
+        if config.secret_key.is_none() {
+            let key = keygate_core::crypto::SecretBox::generate_key_base64().unwrap();
+            config.secret_key = Some(key.try_into().unwrap());
+        }
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        config.issuer = base.clone().try_into().unwrap();
+        let mailer = keygate::mail::mailer_from_config(&config).unwrap();
+        let state = keygate::app::build_state(&config, backend.stores(), Arc::new(SystemClock), mailer, metrics)
+            .await
+            .unwrap();
+        let app = keygate_web::router(state.clone());
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(keygate::serve::serve_until(listener, app, async {
+            let _ = rx.await;
+        }));
+        TestServer {
+            base,
+            backend,
+            mailbox: Arc::new(Mailbox::default()),
+            state,
             shutdown: Some(tx),
             task,
         }

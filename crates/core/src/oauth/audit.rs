@@ -1,0 +1,55 @@
+//! Token audit: who asked, for which client and user, with which grant and token id (never the
+//! token), from which IP.
+//!
+//! Events that accompany a store write (a code redemption, a refresh, a revocation) go into that
+//! write's transaction. Events with no write of their own (a `client_credentials` JWT, an
+//! introspection) go to an [`AuditSink`], which batches them so recording them never caps the
+//! token endpoint's throughput; what a batching sink holds is lost if the process dies before
+//! it flushes (at most one flush interval's worth).
+
+use serde_json::{Value, json};
+
+use crate::clock::Timestamp;
+use crate::model::{AuditAction, AuditEvent, Client, Outcome};
+
+/// Takes events that need a write of their own. `record` never blocks and never fails the request.
+pub trait AuditSink: Send + Sync {
+    fn record(&self, events: Vec<AuditEvent>);
+}
+
+/// Where a request came from: the account service's type, shared so both log alike.
+pub use crate::accounts::RequestMeta;
+
+/// A token event for `client`, acted by the client, with `details` (grant, token id, …).
+pub fn token_event(
+    action: AuditAction,
+    client: &Client,
+    user: Option<crate::ids::UserId>,
+    meta: &RequestMeta,
+    now: Timestamp,
+    details: Value,
+) -> AuditEvent {
+    let mut event = AuditEvent::new(action, format!("client:{}", client.id), Outcome::Success, now)
+        .client(client.id.clone())
+        .from_request(meta.ip.clone(), meta.user_agent.clone())
+        .details(details);
+    event.user_id = user;
+    event
+}
+
+/// The details of a token issuance: grant, jti, family, scope.
+pub fn issue_details(grant: &str, jti: &str, family: Option<&str>, scope: &str) -> Value {
+    json!({ "grant_type": grant, "jti": jti, "family_id": family, "scope": scope })
+}
+
+/// A sink that keeps events in memory (tests, and tools with nothing to flush to).
+#[derive(Debug, Default)]
+pub struct MemorySink(pub std::sync::Mutex<Vec<AuditEvent>>);
+
+impl AuditSink for MemorySink {
+    fn record(&self, events: Vec<AuditEvent>) {
+        if let Ok(mut held) = self.0.lock() {
+            held.extend(events);
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! The signing keys a running server uses: created on first start, held as a [`KeySet`] behind
+//! an atomically swappable pointer (requests never wait for a rebuild), rebuilt after every
+//! rotation and on a maintenance timer so every instance sees keys another one rotated.
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use serde_json::json;
+
+use super::audit::RequestMeta;
+use crate::clock::{Clock, Timestamp};
+use crate::crypto::SecretBox;
+use crate::error::StoreError;
+use crate::jose::{
+    JoseError, KeyChanges, KeySet, RotateMode, RotationPolicy, initial_keys, plan_maintenance, plan_rotation,
+};
+use crate::model::{AuditAction, AuditEvent, Outcome, SigningKey};
+use crate::store::SigningKeyStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Jose(#[from] JoseError),
+}
+
+/// A key set with its JWKS already serialised (served as is, never re-encoded per request).
+pub struct LoadedKeys {
+    pub set: KeySet,
+    pub jwks_json: String,
+    pub built_at: Timestamp,
+}
+
+/// The current keys; `current()` is one atomic load.
+pub struct KeyRing(ArcSwap<LoadedKeys>);
+
+impl KeyRing {
+    pub fn current(&self) -> Arc<LoadedKeys> {
+        self.0.load_full()
+    }
+}
+
+/// Loads, creates and rotates the stored keys and keeps the [`KeyRing`] up to date.
+pub struct KeyManager {
+    store: Arc<dyn SigningKeyStore>,
+    secret_box: Arc<SecretBox>,
+    clock: Arc<dyn Clock>,
+    policy: RotationPolicy,
+    ring: Arc<KeyRing>,
+}
+
+impl KeyManager {
+    /// Loads the stored keys, creating one RS256, one ES256 and one Ed25519 key on first start.
+    pub async fn start(
+        store: Arc<dyn SigningKeyStore>,
+        secret_box: Arc<SecretBox>,
+        clock: Arc<dyn Clock>,
+        policy: RotationPolicy,
+    ) -> Result<KeyManager, KeyError> {
+        let now = clock.now();
+        let mut keys = store.list_keys().await?;
+        if keys.is_empty() {
+            let fresh = initial_keys(now, &secret_box)?;
+            let audit = rotation_event(&fresh, "system", &RequestMeta::default(), now, "created");
+            store.save_keys(&fresh, &[], &[audit]).await?;
+            keys = store.list_keys().await?;
+        }
+        let loaded = load(&keys, &secret_box, now)?;
+        Ok(KeyManager {
+            store,
+            secret_box,
+            clock,
+            policy,
+            ring: Arc::new(KeyRing(ArcSwap::from_pointee(loaded))),
+        })
+    }
+
+    pub fn ring(&self) -> Arc<KeyRing> {
+        self.ring.clone()
+    }
+
+    pub fn policy(&self) -> &RotationPolicy {
+        &self.policy
+    }
+
+    pub async fn list(&self) -> Result<Vec<SigningKey>, StoreError> {
+        self.store.list_keys().await
+    }
+
+    /// Rebuilds the key set from the store (keys another instance rotated, retired keys whose
+    /// time is up).
+    pub async fn reload(&self) -> Result<(), KeyError> {
+        let keys = self.store.list_keys().await?;
+        let loaded = load(&keys, &self.secret_box, self.clock.now())?;
+        self.ring.0.store(Arc::new(loaded));
+        Ok(())
+    }
+
+    /// A requested rotation (`keygate keys rotate`, `POST /admin/keys/rotate`).
+    pub async fn rotate(&self, mode: RotateMode, actor: &str, meta: &RequestMeta) -> Result<KeyChanges, KeyError> {
+        let now = self.clock.now();
+        let keys = self.store.list_keys().await?;
+        let changes = plan_rotation(&keys, now, &self.policy, mode, &self.secret_box)?;
+        self.apply(&changes, actor, meta, now).await?;
+        Ok(changes)
+    }
+
+    /// The periodic check: next keys published, due rotations done, then the set rebuilt.
+    pub async fn maintain(&self) -> Result<KeyChanges, KeyError> {
+        let now = self.clock.now();
+        let keys = self.store.list_keys().await?;
+        let changes = plan_maintenance(&keys, now, &self.policy, &self.secret_box)?;
+        self.apply(&changes, "system", &RequestMeta::default(), now).await?;
+        if changes.is_empty() {
+            self.reload().await?;
+        }
+        Ok(changes)
+    }
+
+    async fn apply(
+        &self,
+        changes: &KeyChanges,
+        actor: &str,
+        meta: &RequestMeta,
+        now: Timestamp,
+    ) -> Result<(), KeyError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let activated: Vec<SigningKey> = changes
+            .insert
+            .iter()
+            .chain(&changes.update)
+            .filter(|k| k.activated_at == Some(now))
+            .cloned()
+            .collect();
+        let audit: Vec<AuditEvent> = if changes.rotated.is_empty() {
+            Vec::new()
+        } else {
+            vec![rotation_event(&activated, actor, meta, now, "rotated")]
+        };
+        self.store.save_keys(&changes.insert, &changes.update, &audit).await?;
+        self.reload().await
+    }
+}
+
+fn load(keys: &[SigningKey], secret_box: &SecretBox, now: Timestamp) -> Result<LoadedKeys, JoseError> {
+    let set = KeySet::build(keys, secret_box, now)?;
+    let jwks_json = set.jwks().to_string();
+    Ok(LoadedKeys {
+        set,
+        jwks_json,
+        built_at: now,
+    })
+}
+
+fn rotation_event(activated: &[SigningKey], actor: &str, meta: &RequestMeta, now: Timestamp, what: &str) -> AuditEvent {
+    let kids: Vec<_> = activated
+        .iter()
+        .map(|k| json!({ "alg": k.alg.as_str(), "kid": k.kid.0 }))
+        .collect();
+    AuditEvent::new(AuditAction::KeyRotated, actor, Outcome::Success, now)
+        .from_request(meta.ip.clone(), meta.user_agent.clone())
+        .details(json!({ "change": what, "activated": kids }))
+}

@@ -1,0 +1,133 @@
+//! /admin/clients: list, create (the secret is in this answer only), show, update, delete, and
+//! POST /admin/clients/{id}/secret to rotate the secret.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use keygate_core::ids::ClientId;
+use keygate_core::oauth::{ClientMetadata, ClientView};
+use keygate_core::paging::PageRequest;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{Admin, AdminError};
+use crate::api::ClientMeta;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, AdminError> {
+    let bytes = if bytes.iter().all(u8::is_ascii_whitespace) {
+        b"{}".as_slice()
+    } else {
+        bytes
+    };
+    serde_json::from_slice(bytes)
+        .map_err(|e| AdminError::BadRequest(format!("the body is not valid client metadata: {e}")))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, AdminError> {
+    let page = PageRequest {
+        after: query.cursor,
+        limit: query.limit.unwrap_or(100),
+    };
+    let page = state.stores.clients.list_clients(&page).await?;
+    let items: Vec<ClientView> = page.items.iter().map(|c| ClientView::of(c, None)).collect();
+    Ok(Json(json!({ "items": items, "next_cursor": page.next })).into_response())
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    admin: Admin,
+    ClientMeta(meta): ClientMeta,
+    bytes: axum::body::Bytes,
+) -> Result<Response, AdminError> {
+    let metadata: ClientMetadata = body(&bytes)?;
+    let now = state.clock.now();
+    let (client, secret) =
+        keygate_core::oauth::create_client(state.stores.clients.as_ref(), &metadata, &admin.actor, &meta, now).await?;
+    let mut response = (StatusCode::CREATED, Json(ClientView::of(&client, secret.as_ref()))).into_response();
+    crate::oauth::no_store(response.headers_mut());
+    Ok(response)
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<String>,
+) -> Result<Response, AdminError> {
+    let client = state
+        .stores
+        .clients
+        .get_client(&ClientId(id))
+        .await?
+        .ok_or(AdminError::NotFound("client"))?;
+    Ok(Json(ClientView::of(&client, None)).into_response())
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    admin: Admin,
+    ClientMeta(meta): ClientMeta,
+    Path(id): Path<String>,
+    bytes: axum::body::Bytes,
+) -> Result<Response, AdminError> {
+    let metadata: ClientMetadata = body(&bytes)?;
+    let now = state.clock.now();
+    let (client, secret) = keygate_core::oauth::update_client(
+        state.stores.clients.as_ref(),
+        &ClientId(id),
+        &metadata,
+        &admin.actor,
+        &meta,
+        now,
+    )
+    .await?
+    .ok_or(AdminError::NotFound("client"))?;
+    let mut response = Json(ClientView::of(&client, secret.as_ref())).into_response();
+    crate::oauth::no_store(response.headers_mut());
+    Ok(response)
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    admin: Admin,
+    ClientMeta(meta): ClientMeta,
+    Path(id): Path<String>,
+) -> Result<Response, AdminError> {
+    let now = state.clock.now();
+    let deleted =
+        keygate_core::oauth::delete_client(state.stores.clients.as_ref(), &ClientId(id), &admin.actor, &meta, now)
+            .await?;
+    if deleted {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(AdminError::NotFound("client"))
+    }
+}
+
+pub async fn rotate_secret(
+    State(state): State<AppState>,
+    admin: Admin,
+    ClientMeta(meta): ClientMeta,
+    Path(id): Path<String>,
+) -> Result<Response, AdminError> {
+    let now = state.clock.now();
+    let client_id = ClientId(id);
+    let secret =
+        keygate_core::oauth::rotate_secret(state.stores.clients.as_ref(), &client_id, &admin.actor, &meta, now)
+            .await?
+            .ok_or(AdminError::NotFound("client"))?;
+    let mut response = Json(json!({ "client_id": client_id.0, "client_secret": secret.expose() })).into_response();
+    crate::oauth::no_store(response.headers_mut());
+    Ok(response)
+}

@@ -1,0 +1,167 @@
+//! The admin API (DESIGN §4): bearer = the configured `admin_token` (compared in constant time)
+//! or a personal access token carrying the `admin` scope (`keygate admin-token create`). JSON in
+//! and out; errors as `{"error", "error_description"}` (RFC 7591 style, so a refused client
+//! registration reads like one from any authorization server).
+
+mod clients;
+mod ops;
+
+pub use ops::{event_view, key_view};
+
+use axum::Router;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use keygate_core::StoreError;
+use keygate_core::oauth::OAuthError;
+use keygate_core::secret_token::{SecretKind, SecretToken, constant_time_eq};
+use serde_json::json;
+
+use crate::error::cause_chain;
+use crate::state::AppState;
+
+/// The PAT scope that grants the admin API.
+pub const ADMIN_SCOPE: &str = "admin";
+
+/// The admin settings from configuration.
+#[derive(Clone, Default)]
+pub struct AdminSettings {
+    /// `admin_token` (at least 32 characters), if configured.
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for AdminSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminSettings")
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// Who called: `admin` (the configured token) or `user:<id>` (an admin PAT).
+pub struct Admin {
+    pub actor: String,
+}
+
+pub enum AdminError {
+    Unauthorized,
+    NotFound(&'static str),
+    BadRequest(String),
+    OAuth(OAuthError),
+    Store(StoreError),
+}
+
+impl From<OAuthError> for AdminError {
+    fn from(err: OAuthError) -> Self {
+        AdminError::OAuth(err)
+    }
+}
+
+impl From<StoreError> for AdminError {
+    fn from(err: StoreError) -> Self {
+        AdminError::Store(err)
+    }
+}
+
+impl IntoResponse for AdminError {
+    fn into_response(self) -> Response {
+        let (status, code, description) = match self {
+            AdminError::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "a valid admin bearer token is required".to_owned(),
+            ),
+            AdminError::NotFound(what) => (StatusCode::NOT_FOUND, "not_found", format!("no such {what}")),
+            AdminError::BadRequest(text) => (StatusCode::BAD_REQUEST, "invalid_request", text),
+            AdminError::OAuth(err) => {
+                crate::oauth::log_if_server_side(&err);
+                let status = StatusCode::from_u16(err.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+                (status, err.code.as_str(), err.description.into_owned())
+            }
+            AdminError::Store(err) => {
+                return crate::error::ApiError::Store(err).into_response();
+            }
+        };
+        let mut response = (
+            status,
+            axum::Json(json!({ "error": code, "error_description": description })),
+        )
+            .into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"keygate-admin\""),
+            );
+        }
+        crate::oauth::no_store(response.headers_mut());
+        response
+    }
+}
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = AdminError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let bearer = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or(AdminError::Unauthorized)?;
+        if bearer.starts_with(SecretKind::PersonalAccessToken.prefix()) {
+            return admin_pat(state, bearer).await;
+        }
+        match &state.admin.token {
+            Some(token) if constant_time_eq(token.as_bytes(), bearer.as_bytes()) => Ok(Admin {
+                actor: "admin".to_owned(),
+            }),
+            _ => Err(AdminError::Unauthorized),
+        }
+    }
+}
+
+/// A usable PAT with the `admin` scope whose owner is an active account.
+async fn admin_pat(state: &AppState, bearer: &str) -> Result<Admin, AdminError> {
+    let secret = SecretToken::parse(SecretKind::PersonalAccessToken, bearer).map_err(|_| AdminError::Unauthorized)?;
+    let now = state.clock.now();
+    let pat = state
+        .stores
+        .pats
+        .get_pat_by_digest(&secret.digest())
+        .await?
+        .filter(|p| p.is_usable(now) && p.scope.contains(ADMIN_SCOPE))
+        .ok_or(AdminError::Unauthorized)?;
+    let user = state.stores.users.get_user(pat.user_id).await?;
+    if !user.is_some_and(|u| u.is_active()) {
+        return Err(AdminError::Unauthorized);
+    }
+    Ok(Admin {
+        actor: format!("user:{}", pat.user_id),
+    })
+}
+
+/// Logs a store failure the admin API could not turn into an answer.
+pub(crate) fn log_store(err: &StoreError) {
+    tracing::error!(error = %cause_chain(err), "admin request failed");
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin/clients", get(clients::list).post(clients::create))
+        .route(
+            "/admin/clients/{id}",
+            get(clients::show)
+                .put(clients::update)
+                .patch(clients::update)
+                .delete(clients::delete),
+        )
+        .route("/admin/clients/{id}/secret", post(clients::rotate_secret))
+        .route("/admin/keys", get(ops::list_keys))
+        .route("/admin/keys/rotate", post(ops::rotate_keys))
+        .route("/admin/tokens/revoke", post(ops::revoke_tokens))
+        .route("/admin/stats", get(ops::stats))
+        .route("/admin/audit", get(ops::audit))
+}

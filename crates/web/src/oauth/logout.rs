@@ -1,0 +1,107 @@
+//! GET /oauth2/logout (OpenID Connect RP-Initiated Logout 1.0): with a valid `id_token_hint`
+//! (expired ones are accepted, as the spec allows) the browser session ends and the user goes
+//! to the client's registered `post_logout_redirect_uri` (with `state`), or sees a signed-out
+//! page. Without a hint the user is asked on the `/logout` page instead, so a third-party link
+//! cannot sign anyone out. A redirect URI that is not registered is never followed.
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use keygate_core::ids::ClientId;
+use keygate_core::jose::{IdTokenClaims, TokenType, VerifyRules};
+use keygate_core::redirect_uri;
+use serde::Deserialize;
+
+use crate::api::{ClientMeta, clear_session_cookie, find_session, session_cookie};
+use crate::pages::see_other;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct LogoutQuery {
+    pub id_token_hint: Option<String>,
+    pub post_logout_redirect_uri: Option<String>,
+    pub state: Option<String>,
+    pub client_id: Option<String>,
+}
+
+fn refused(state: &AppState, message: &str) -> Response {
+    state
+        .pages
+        .error_page(StatusCode::BAD_REQUEST, "Sign-out request refused", message)
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    ClientMeta(meta): ClientMeta,
+    headers: HeaderMap,
+    Query(query): Query<LogoutQuery>,
+) -> Response {
+    let Some(hint) = query.id_token_hint.as_deref().filter(|h| !h.is_empty()) else {
+        return see_other("/logout");
+    };
+    let settings = state.oauth.tokens.settings();
+    let rules = VerifyRules {
+        issuer: &settings.issuer,
+        audience: None,
+        token_type: TokenType::Id,
+        allow_expired: true,
+    };
+    let keys = state.oauth.tokens.keys().current();
+    let Ok(claims) = keys.set.verify::<IdTokenClaims>(hint, &rules, state.clock.now()) else {
+        return refused(
+            &state,
+            "The application's sign-out request carried an invalid ID token.",
+        );
+    };
+    if query.client_id.as_deref().is_some_and(|c| c != claims.aud) {
+        return refused(&state, "client_id does not match the ID token.");
+    }
+    let client = match state.stores.clients.get_client(&ClientId(claims.aud.clone())).await {
+        Ok(Some(client)) => client,
+        Ok(None) => return refused(&state, "The application is not registered."),
+        Err(err) => return super::authorize::error_page(&state, &err.into()),
+    };
+    let target = match query.post_logout_redirect_uri.as_deref() {
+        None => None,
+        Some(uri) => match redirect_uri::find_match(client.post_logout_redirect_uris.iter().map(String::as_str), uri) {
+            Some(_) => Some(uri.to_owned()),
+            None => {
+                return refused(
+                    &state,
+                    "post_logout_redirect_uri is not registered for this application.",
+                );
+            }
+        },
+    };
+    // End this browser's session if it belongs to the token's user.
+    if let Ok(Some(session)) = find_session(&state, &headers).await
+        && session.user.id.to_string() == claims.sub
+        && let Some(cookie) = session_cookie(&state.accounts, &headers)
+        && let Err(err) = state.accounts.service.logout(&cookie, &meta).await
+    {
+        tracing::error!(error = %err, "RP-initiated logout could not end the session");
+        return super::authorize::error_page(
+            &state,
+            &keygate_core::oauth::OAuthError::new(keygate_core::oauth::ErrorCode::TemporarilyUnavailable, "retry"),
+        );
+    }
+    let mut response = match target {
+        Some(uri) => {
+            let mut location = uri;
+            if let Some(client_state) = &query.state {
+                let separator = if location.contains('?') { '&' } else { '?' };
+                let encoded = form_urlencoded::Serializer::new(String::new())
+                    .append_pair("state", client_state)
+                    .finish();
+                location = format!("{location}{separator}{encoded}");
+            }
+            see_other(&location)
+        }
+        None => state
+            .pages
+            .error_page(StatusCode::OK, "Signed out", "You are signed out of Keygate."),
+    };
+    let (name, value) = clear_session_cookie(&state.accounts);
+    response.headers_mut().append(name, value);
+    response
+}

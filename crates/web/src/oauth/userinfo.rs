@@ -1,0 +1,56 @@
+//! GET and POST /oauth2/userinfo: the bearer token comes in the `Authorization` header or (POST)
+//! the form body, never the query string (RFC 6750 §2.3 is not offered: URLs end up in logs).
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::Response;
+use keygate_core::oauth::OAuthError;
+
+use super::form::Params;
+use super::response::{BearerError, json_no_store};
+use crate::state::AppState;
+
+pub async fn userinfo(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, BearerError> {
+    let in_query = uri
+        .query()
+        .is_some_and(|q| form_urlencoded::parse(q.as_bytes()).any(|(name, _)| name == "access_token"));
+    if in_query {
+        // Treated as no token at all: 401 with a bare Bearer challenge (DESIGN §4).
+        return Err(BearerError(None));
+    }
+    let from_header = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(|t| t.trim().to_owned());
+    let from_body = if method == Method::POST && !body.is_empty() {
+        Params::parse(&body)
+            .map_err(|e| BearerError(Some(e)))?
+            .take("access_token")
+    } else {
+        None
+    };
+    let token = match (from_header, from_body) {
+        (Some(_), Some(_)) => {
+            return Err(BearerError(Some(OAuthError::invalid_request(
+                "send the access token once, in the header or the body",
+            ))));
+        }
+        (Some(t), None) | (None, Some(t)) => t,
+        (None, None) => return Err(BearerError(None)),
+    };
+    let claims = state
+        .oauth
+        .tokens
+        .userinfo(&token)
+        .await
+        .map_err(|e| BearerError(Some(e)))?;
+    Ok(json_no_store(StatusCode::OK, &claims))
+}
