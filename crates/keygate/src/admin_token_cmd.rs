@@ -46,7 +46,7 @@ pub async fn run(config: &Config, action: AdminTokenAction) -> anyhow::Result<()
         .migrate_up()
         .await
         .map_err(|e| anyhow::anyhow!("cannot migrate the database ({})", chain(&e)))?;
-    let stores = backend.stores();
+    let stores = crate::store::command_stores(config, &backend).await?;
     let result = async {
         let account = stores
             .users

@@ -14,11 +14,14 @@ use keygate_core::mail::Mailer;
 use keygate_core::store::Stores;
 use keygate_web::api::{AccountsApi, BackgroundMailer};
 use keygate_web::hashing::HashingPool;
+use keygate_web::health::ReadyCheck;
 use keygate_web::{AppState, Metrics, Services};
 
 use crate::config::{BackendKind, Config};
 
 /// The state every request handler shares. Call within a Tokio runtime (it warms up Argon2).
+/// With `redis_url` set, `stores` get the Redis ephemeral store and cache in front
+/// ([`keygate_store::layer_redis`]) and `/health/ready` reports Redis as a component.
 pub async fn build_state(
     config: &Config,
     stores: Stores,
@@ -26,6 +29,11 @@ pub async fn build_state(
     mailer: Arc<dyn Mailer>,
     metrics: Metrics,
 ) -> anyhow::Result<AppState> {
+    let redis = crate::store::open_redis(config).await?;
+    let stores = match &redis {
+        Some(handle) => keygate_store::layer_redis(stores, handle),
+        None => stores,
+    };
     let secret_box = Arc::new(secret_box_for(config)?);
     let mailer: Arc<dyn Mailer> = Arc::new(BackgroundMailer::new(mailer));
     let hasher = Arc::new(HashingPool::new(config.password_hashing.limits()).await);
@@ -53,13 +61,20 @@ pub async fn build_state(
             token: config.admin_token.as_ref().map(|t| t.expose().to_owned()),
         }),
     };
-    Ok(AppState::new(
-        stores,
-        clock,
-        crate::serve::web_config(config),
-        metrics,
-        services,
-    ))
+    let state = AppState::new(stores, clock, crate::serve::web_config(config), metrics, services);
+    Ok(match redis {
+        Some(handle) => state.with_ready_check(ReadyCheck {
+            name: "redis",
+            // Required: Redis holds the ephemeral store (lockout and rate counters, codes, login and
+            // consent state, CSRF and replay state), and security state fails closed (DESIGN §2):
+            // while Redis is down, logins and code redemptions answer 503 even though
+            // the cache part falls back to the database. An instance that cannot log anyone in is
+            // not ready, and saying so lets a load balancer send traffic to instances that can.
+            required: true,
+            probe: Arc::new(crate::store::RedisProbe(handle)),
+        }),
+        None => state,
+    })
 }
 
 /// The encryption key: `secret_key` when set; otherwise a key kept in `<database>.secret` beside

@@ -127,7 +127,10 @@ pub async fn run(config: &Config, action: ClientAction) -> anyhow::Result<()> {
         .migrate_up()
         .await
         .map_err(|e| anyhow::anyhow!("cannot migrate the database ({})", chain(&e)))?;
-    let result = execute(&backend.stores(), action).await;
+    let result = match crate::store::command_stores(config, &backend).await {
+        Ok(stores) => execute(&stores, action).await,
+        Err(err) => Err(err),
+    };
     backend.close().await;
     result
 }

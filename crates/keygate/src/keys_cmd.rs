@@ -36,7 +36,10 @@ pub async fn run(config: &Config, action: KeysAction) -> anyhow::Result<()> {
         .migrate_up()
         .await
         .map_err(|e| anyhow::anyhow!("cannot migrate the database ({})", chain(&e)))?;
-    let result = execute(config, &backend.stores(), action).await;
+    let result = match crate::store::command_stores(config, &backend).await {
+        Ok(stores) => execute(config, &stores, action).await,
+        Err(err) => Err(err),
+    };
     backend.close().await;
     result
 }

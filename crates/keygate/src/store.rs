@@ -1,7 +1,12 @@
-//! Opens the durable store named by the configuration.
+//! Opens the durable store named by the configuration, and the Redis that shares the ephemeral
+//! state and caches hot lookups when `redis_url` is set.
 
+use async_trait::async_trait;
 use keygate_core::StoreError;
+use keygate_core::error::StoreResult;
+use keygate_store::redis::{RedisHandle, RedisOptions};
 use keygate_store::{Backend, SqlOptions};
+use keygate_web::health::ReadinessProbe;
 
 use crate::config::Config;
 
@@ -23,7 +28,52 @@ pub async fn open(config: &Config) -> anyhow::Result<Backend> {
         })
 }
 
+/// The Redis of `redis_url`, or None when it is unset. The connection opens lazily, so the server
+/// starts while Redis is down (requests needing the ephemeral store get 503 until it is back); a
+/// first ping that fails is only a warning. Only an unusable URL is an error.
+pub async fn open_redis(config: &Config) -> anyhow::Result<Option<RedisHandle>> {
+    let Some(url) = &config.redis_url else {
+        return Ok(None);
+    };
+    let options = RedisOptions {
+        prefix: config.redis.prefix.clone(),
+        ..RedisOptions::default()
+    };
+    let handle = RedisHandle::open(url.expose(), options)
+        .map_err(|err| anyhow::anyhow!("cannot use the Redis URL {url:?} ({})", chain(&err)))?;
+    match handle.ping().await {
+        Ok(()) => tracing::info!(redis = ?url, prefix = %handle.prefix(), "Redis ready"),
+        Err(err) => tracing::warn!(
+            redis = ?url,
+            error = %chain(&err),
+            "Redis does not answer yet: logins and other requests that need its state get 503 until it does"
+        ),
+    }
+    Ok(Some(handle))
+}
+
+/// `/health/ready`'s view of Redis.
+pub struct RedisProbe(pub RedisHandle);
+
+#[async_trait]
+impl ReadinessProbe for RedisProbe {
+    async fn ping(&self) -> StoreResult<()> {
+        self.0.ping().await
+    }
+}
+
 /// An error with its causes on one line.
 pub fn chain(err: &StoreError) -> String {
     keygate_web::error::cause_chain(err)
+}
+
+/// The stores a CLI command works on: behind the Redis cache when `redis_url` is set, so that a
+/// change made while servers run (a deactivated user, a deleted client) reaches their cached
+/// copies at once instead of after the cache's lifetime.
+pub async fn command_stores(config: &Config, backend: &Backend) -> anyhow::Result<keygate_core::store::Stores> {
+    let stores = backend.stores();
+    Ok(match open_redis(config).await? {
+        Some(handle) => keygate_store::layer_redis(stores, &handle),
+        None => stores,
+    })
 }

@@ -83,7 +83,7 @@ pub async fn run(config: &Config, action: UserAction) -> anyhow::Result<()> {
         // The CLI touches no encrypted secret; a throwaway key is enough for the service.
         let key = SecretBox::generate_key_base64()?;
         let accounts = Accounts::new(AccountsDeps {
-            stores: backend.stores(),
+            stores: crate::store::command_stores(config, &backend).await?,
             clock: Arc::new(SystemClock),
             hasher: Arc::new(InlineHasher),
             mailer: Arc::new(NoMail),

@@ -1,12 +1,15 @@
 //! `/health/live` (the process answers) and `/health/ready` (the backends it needs answer too).
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use keygate_core::StoreError;
+use keygate_core::error::StoreResult;
 use keygate_core::store::MaintenanceStore;
 use serde::Serialize;
 use serde_json::json;
@@ -49,29 +52,56 @@ impl ComponentHealth {
     }
 }
 
-pub async fn ready(State(state): State<AppState>) -> Response {
-    readiness(state.stores.maintenance.as_ref(), state.config.ready_timeout).await
+/// A backend besides the database that `/health/ready` asks (Redis, say), so the web layer need
+/// not know its client library.
+#[async_trait]
+pub trait ReadinessProbe: Send + Sync {
+    /// `Ok` when the backend answers; its error otherwise.
+    async fn ping(&self) -> StoreResult<()>;
 }
 
-/// Asks every backend whether it answers within `timeout`; 503 with `Retry-After` if a required
-/// one does not. Nothing is cached: the answer turns back to 200 as soon as the backend is back.
-pub async fn readiness(database: &dyn MaintenanceStore, timeout: Duration) -> Response {
-    let database = ComponentHealth::from_result("database", true, check_database(database, timeout).await);
-    // The Redis cache and rate limiter report here as a second component once they exist
-    // (`required: false`): a Redis outage degrades service, it does not stop it.
-    let components = vec![database];
+/// One more component of `/health/ready`: its name, whether the server can serve without it, and
+/// how to ask it.
+#[derive(Clone)]
+pub struct ReadyCheck {
+    pub name: &'static str,
+    pub required: bool,
+    pub probe: Arc<dyn ReadinessProbe>,
+}
+
+pub async fn ready(State(state): State<AppState>) -> Response {
+    readiness(
+        state.stores.maintenance.as_ref(),
+        &state.ready_checks,
+        state.config.ready_timeout,
+    )
+    .await
+}
+
+/// Asks every backend whether it answers within `timeout` (all at once, so the answer takes one
+/// timeout at most); 503 with `Retry-After` if a required one does not. Nothing is cached: the
+/// answer turns back to 200 as soon as the backend is back.
+pub async fn readiness(database: &dyn MaintenanceStore, others: &[ReadyCheck], timeout: Duration) -> Response {
+    let database_check =
+        async { ComponentHealth::from_result("database", true, check(database.ping(), "database", timeout).await) };
+    let other_checks = futures::future::join_all(others.iter().map(|c| async move {
+        ComponentHealth::from_result(c.name, c.required, check(c.probe.ping(), c.name, timeout).await)
+    }));
+    let (database, others) = tokio::join!(database_check, other_checks);
+    let mut components = vec![database];
+    components.extend(others);
     readiness_response(components)
 }
 
-async fn check_database(database: &dyn MaintenanceStore, timeout: Duration) -> Result<(), String> {
-    match tokio::time::timeout(timeout, database.ping()).await {
+async fn check(ping: impl Future<Output = StoreResult<()>>, name: &str, timeout: Duration) -> Result<(), String> {
+    match tokio::time::timeout(timeout, ping).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(err)) => {
-            tracing::warn!(error = %cause_chain(&err), "readiness: database ping failed");
+            tracing::warn!(component = name, error = %cause_chain(&err), "readiness: ping failed");
             Err(describe(&err))
         }
         Err(_) => {
-            tracing::warn!(?timeout, "readiness: database ping timed out");
+            tracing::warn!(component = name, ?timeout, "readiness: ping timed out");
             Err(format!("no answer within {} ms", timeout.as_millis()))
         }
     }
@@ -144,7 +174,7 @@ mod tests {
     }
 
     async fn probe(db: &FakeDatabase) -> (StatusCode, Option<String>, serde_json::Value) {
-        let response = readiness(db, Duration::from_millis(200)).await;
+        let response = readiness(db, &[], Duration::from_millis(200)).await;
         let status = response.status();
         let retry_after = response
             .headers()

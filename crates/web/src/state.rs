@@ -10,9 +10,10 @@ use keygate_core::crypto::SecretBox;
 use keygate_core::mail::Mailer;
 use keygate_core::store::Stores;
 
-use crate::api::AccountsApi;
-use crate::metrics::Metrics;
 use crate::admin::AdminSettings;
+use crate::api::AccountsApi;
+use crate::health::ReadyCheck;
+use crate::metrics::Metrics;
 use crate::oauth::OAuthState;
 use crate::pages::Pages;
 
@@ -62,6 +63,8 @@ pub struct AppState {
     pub admin: Arc<AdminSettings>,
     /// The HTML pages' templates and cookie settings.
     pub pages: Arc<Pages>,
+    /// Backends besides the database that `/health/ready` asks (see [`AppState::with_ready_check`]).
+    pub ready_checks: Arc<[ReadyCheck]>,
 }
 
 /// The parts of [`AppState`] beyond stores, clock, configuration and metrics.
@@ -87,6 +90,15 @@ impl AppState {
             oauth: services.oauth,
             admin: services.admin,
             pages,
+            ready_checks: Arc::new([]),
         }
+    }
+
+    /// Adds a component to `/health/ready`.
+    pub fn with_ready_check(mut self, check: ReadyCheck) -> Self {
+        let mut checks = self.ready_checks.to_vec();
+        checks.push(check);
+        self.ready_checks = checks.into();
+        self
     }
 }

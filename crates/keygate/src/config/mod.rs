@@ -6,6 +6,7 @@ mod env;
 mod layer;
 pub mod mail;
 pub mod oauth;
+pub mod redis;
 pub mod types;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -21,6 +22,7 @@ pub use env::{SECRET_KEYS, variable_for};
 use layer::{ConfigFile, Layer};
 pub use mail::{MailFrom, MailOutbox, SmtpUrl};
 pub use oauth::OAuthConfig;
+pub use redis::RedisSettings;
 pub use types::{AdminToken, BackendKind, BindAddr, DatabaseUrl, Issuer, LogFilter, LogFormat, RedisUrl, Secret};
 
 /// The file read when `--config` is not given; a missing one is fine.
@@ -37,6 +39,8 @@ pub struct Config {
     pub database_url: DatabaseUrl,
     /// Optional Redis for the cache, sessions and shared rate limits.
     pub redis_url: Option<RedisUrl>,
+    /// How Keygate names its keys in that Redis.
+    pub redis: RedisSettings,
     /// A static admin API bearer token.
     pub admin_token: Option<AdminToken>,
     /// Log filter (`KEYGATE_LOG`, or `RUST_LOG`).
@@ -234,6 +238,7 @@ impl Config {
         if self.http.request_timeout_secs == 0 {
             return Err(ConfigError::new("http.request_timeout_secs must be at least 1"));
         }
+        self.redis.check()?;
         self.accounts.to_accounts_config()?;
         self.oauth.to_options(self.issuer.as_str())?;
         Ok(())

@@ -242,3 +242,12 @@ fn the_readme_documents_every_key_and_its_variable() {
         );
     }
 }
+
+#[test]
+fn redis_prefix_defaults_to_keygate_and_can_be_set_per_deployment() {
+    assert_eq!(load_env(&[]).unwrap().config.redis.prefix, "keygate:");
+    let loaded = load_env(&[("KEYGATE_REDIS__PREFIX", "shop-id:")]).unwrap();
+    assert_eq!(loaded.config.redis.prefix, "shop-id:");
+    let err = load_env(&[("KEYGATE_REDIS__PREFIX", "two words")]).unwrap_err();
+    assert!(err.to_string().contains("redis.prefix"), "{err}");
+}

@@ -1,0 +1,37 @@
+//! The `[redis]` section: how Keygate names its keys in the Redis of `redis_url`.
+
+use serde::{Deserialize, Serialize};
+
+use super::ConfigError;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedisSettings {
+    /// Put in front of every key, so several deployments can share one Redis. Every instance of
+    /// one deployment must use the same prefix, or they share nothing.
+    pub prefix: String,
+}
+
+impl Default for RedisSettings {
+    fn default() -> Self {
+        RedisSettings {
+            prefix: "keygate:".to_owned(),
+        }
+    }
+}
+
+impl RedisSettings {
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if self.prefix.is_empty() {
+            return Err(ConfigError::new(
+                "redis.prefix must not be empty (the default is `keygate:`)",
+            ));
+        }
+        if self.prefix.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(ConfigError::new(
+                "redis.prefix must not contain spaces or control characters",
+            ));
+        }
+        Ok(())
+    }
+}
