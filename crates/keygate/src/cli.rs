@@ -1,4 +1,5 @@
-//! The command line: `keygate serve | migrate | check-config`, and how errors reach the user
+//! The command line: `keygate serve | migrate | user | client | keys | admin-token | cleanup |
+//! check-config`, and how errors reach the user
 //! (`error: <one sentence>` on stderr, exit status 1, never a stack trace).
 
 use std::path::PathBuf;
@@ -54,6 +55,12 @@ pub enum Command {
         #[command(subcommand)]
         action: crate::admin_token_cmd::AdminTokenAction,
     },
+    /// Delete expired records and audit events past retention once (the janitor's purge).
+    Cleanup {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the effective configuration (secrets redacted) and check it.
     CheckConfig {
         /// Print JSON instead of a table.
@@ -73,6 +80,9 @@ pub struct ServeArgs {
     /// Do not migrate on start; refuse to start if the schema is behind.
     #[arg(long)]
     pub no_migrate: bool,
+    /// Also create (once) a demo user and a demo client, and print how to sign in with them.
+    #[arg(long)]
+    pub demo: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -123,7 +133,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::CheckConfig { json } => crate::check_config::run(&loaded, json),
         Command::Serve(args) => {
             crate::logging::init(&loaded)?;
-            runtime()?.block_on(crate::serve::run(loaded.config, args.no_migrate))
+            runtime()?.block_on(crate::serve::run(loaded.config, args.no_migrate, args.demo))
         }
         Command::Migrate { action } => {
             crate::logging::init(&loaded)?;
@@ -132,6 +142,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Client { action } => runtime()?.block_on(crate::client_cmd::run(&loaded.config, *action)),
         Command::Keys { action } => runtime()?.block_on(crate::keys_cmd::run(&loaded.config, action)),
         Command::AdminToken { action } => runtime()?.block_on(crate::admin_token_cmd::run(&loaded.config, action)),
+        Command::Cleanup { json } => {
+            crate::logging::init(&loaded)?;
+            runtime()?.block_on(crate::cleanup::run(&loaded.config, json))
+        }
         Command::User { action } => {
             crate::logging::init(&loaded)?;
             runtime()?.block_on(crate::user_cmd::run(&loaded.config, action))

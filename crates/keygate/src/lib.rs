@@ -4,9 +4,12 @@
 pub mod admin_token_cmd;
 pub mod app;
 pub mod check_config;
+pub mod cleanup;
 pub mod cli;
 pub mod client_cmd;
 pub mod config;
+pub mod demo;
+pub mod janitor;
 pub mod keys_cmd;
 pub mod logging;
 pub mod mail;

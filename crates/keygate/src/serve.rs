@@ -13,6 +13,7 @@ use keygate_web::{Metrics, WebConfig};
 use tokio::net::TcpListener;
 
 use crate::config::Config;
+use crate::janitor::{Janitor, JanitorPolicy};
 use crate::store::{chain, open};
 
 /// The web layer's settings from the server configuration.
@@ -26,7 +27,7 @@ pub fn web_config(config: &Config) -> WebConfig {
     }
 }
 
-pub async fn run(config: Config, no_migrate: bool) -> anyhow::Result<()> {
+pub async fn run(config: Config, no_migrate: bool, demo: bool) -> anyhow::Result<()> {
     let metrics = Metrics::install().map_err(anyhow::Error::msg)?;
     metrics.spawn_upkeep(Duration::from_secs(10));
 
@@ -49,14 +50,40 @@ pub async fn run(config: Config, no_migrate: bool) -> anyhow::Result<()> {
 
     let mailer = crate::mail::mailer_from_config(&config)?;
     let state = crate::app::build_state(&config, backend.stores(), Arc::new(SystemClock), mailer, metrics).await?;
+    let empty = match crate::demo::has_no_clients(&state.stores).await {
+        Ok(empty) => empty,
+        Err(err) => {
+            tracing::warn!(error = %chain(&err), "cannot tell whether any client is registered");
+            false
+        }
+    };
+    let demo = if demo {
+        Some(crate::demo::prepare(&state, config.issuer.as_str()).await?)
+    } else {
+        None
+    };
     let listener = TcpListener::bind(config.bind.0)
         .await
         .with_context(|| format!("cannot listen on {}", config.bind.0))?;
     let addr = listener.local_addr().context("cannot read the listening address")?;
     announce(addr)?;
     tracing::info!(%addr, issuer = config.issuer.as_str(), "listening");
+    // For people, on stderr: stdout's first line stays `listening on …` for scripts.
+    if empty {
+        eprintln!("{}", crate::demo::first_start_hint(demo.is_some()));
+    }
+    if let Some(demo) = &demo {
+        eprintln!("{}", crate::demo::describe(demo));
+    }
+    drop(demo);
 
+    let janitor = Janitor::start(
+        state.stores.maintenance.clone(),
+        state.clock.clone(),
+        JanitorPolicy::from_config(&config),
+    );
     let result = serve_until(listener, keygate_web::router(state), shutdown_signal()).await;
+    janitor.stop().await;
     backend.close().await;
     result.context("the HTTP server failed")?;
     tracing::info!("stopped");

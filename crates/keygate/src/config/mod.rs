@@ -3,6 +3,7 @@
 
 pub mod accounts;
 mod env;
+pub mod janitor;
 mod layer;
 pub mod mail;
 pub mod oauth;
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 pub use accounts::{AccountsSettings, PasswordHashingSettings, SecretKey, TrustedProxyList};
 pub use env::{SECRET_KEYS, variable_for};
+pub use janitor::{AuditSettings, JanitorSettings};
 use layer::{ConfigFile, Layer};
 pub use mail::{MailFrom, MailOutbox, SmtpUrl};
 pub use oauth::OAuthConfig;
@@ -64,6 +66,10 @@ pub struct Config {
     pub password_hashing: PasswordHashingSettings,
     /// The OAuth provider: token lifetimes, algorithms, scopes, key rotation.
     pub oauth: OAuthConfig,
+    /// The background purge of expired records.
+    pub janitor: JanitorSettings,
+    /// How long the audit log is kept.
+    pub audit: AuditSettings,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -239,6 +245,8 @@ impl Config {
             return Err(ConfigError::new("http.request_timeout_secs must be at least 1"));
         }
         self.redis.check()?;
+        self.janitor.check()?;
+        self.audit.check()?;
         self.accounts.to_accounts_config()?;
         self.oauth.to_options(self.issuer.as_str())?;
         Ok(())

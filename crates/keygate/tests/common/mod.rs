@@ -5,6 +5,7 @@
 pub mod mail;
 #[macro_use]
 pub mod accounts;
+pub mod binary;
 pub mod mailbox;
 pub mod oauth;
 pub mod pages;
