@@ -23,6 +23,28 @@ macro_rules! client_cols {
     };
 }
 
+/// Binds every column of `client_cols!()`, in that order, as `$1`…`$14` (insert and update share it).
+fn bind_client<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    client: &Client,
+) -> StoreResult<sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>> {
+    Ok(query
+        .bind(client.id.0.clone())
+        .bind(opt_bytes(client.secret_digest.as_ref()))
+        .bind(client.name.clone())
+        .bind(client.auth_method.as_str())
+        .bind(to_json(&client.redirect_uris)?)
+        .bind(to_json(&client.post_logout_redirect_uris)?)
+        .bind(to_json(&grant_names(client))?)
+        .bind(client.scope.to_string())
+        .bind(client.access_token_format.as_str())
+        .bind(client.access_token_alg.map(SigningAlg::as_str))
+        .bind(client.id_token_alg.map(SigningAlg::as_str))
+        .bind(flag(client.first_party))
+        .bind(client.created_at.as_millis())
+        .bind(client.updated_at.as_millis()))
+}
+
 fn client_from_row(row: &AnyRow) -> StoreResult<Client> {
     let grant_names: Vec<String> = row.json("grant_types")?;
     let grant_types = grant_names
@@ -55,25 +77,14 @@ fn grant_names(client: &Client) -> Vec<&'static str> {
 impl ClientStore for SqlStore {
     async fn create_client(&self, client: &Client, audit: &[AuditEvent]) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        sqlx::query(concat!(
-            "INSERT INTO clients (",
-            client_cols!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-        ))
-        .bind(client.id.0.clone())
-        .bind(opt_bytes(client.secret_digest.as_ref()))
-        .bind(client.name.clone())
-        .bind(client.auth_method.as_str())
-        .bind(to_json(&client.redirect_uris)?)
-        .bind(to_json(&client.post_logout_redirect_uris)?)
-        .bind(to_json(&grant_names(client))?)
-        .bind(client.scope.to_string())
-        .bind(client.access_token_format.as_str())
-        .bind(client.access_token_alg.map(SigningAlg::as_str))
-        .bind(client.id_token_alg.map(SigningAlg::as_str))
-        .bind(flag(client.first_party))
-        .bind(client.created_at.as_millis())
-        .bind(client.updated_at.as_millis())
+        bind_client(
+            sqlx::query(concat!(
+                "INSERT INTO clients (",
+                client_cols!(),
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+            )),
+            client,
+        )?
         .execute(&mut *tx)
         .await
         .map_err(conflict_on("client_id"))?;
@@ -92,26 +103,15 @@ impl ClientStore for SqlStore {
 
     async fn update_client(&self, client: &Client, audit: &[AuditEvent]) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        let done = sqlx::query(
-            "UPDATE clients SET secret_digest = $2, name = $3, auth_method = $4, redirect_uris = $5, \
-             post_logout_redirect_uris = $6, grant_types = $7, scope = $8, access_token_format = $9, \
-             access_token_alg = $10, id_token_alg = $11, first_party = $12, created_at = $13, updated_at = $14 \
-             WHERE id = $1",
-        )
-        .bind(client.id.0.clone())
-        .bind(opt_bytes(client.secret_digest.as_ref()))
-        .bind(client.name.clone())
-        .bind(client.auth_method.as_str())
-        .bind(to_json(&client.redirect_uris)?)
-        .bind(to_json(&client.post_logout_redirect_uris)?)
-        .bind(to_json(&grant_names(client))?)
-        .bind(client.scope.to_string())
-        .bind(client.access_token_format.as_str())
-        .bind(client.access_token_alg.map(SigningAlg::as_str))
-        .bind(client.id_token_alg.map(SigningAlg::as_str))
-        .bind(flag(client.first_party))
-        .bind(client.created_at.as_millis())
-        .bind(client.updated_at.as_millis())
+        let done = bind_client(
+            sqlx::query(
+                "UPDATE clients SET secret_digest = $2, name = $3, auth_method = $4, redirect_uris = $5, \
+                 post_logout_redirect_uris = $6, grant_types = $7, scope = $8, access_token_format = $9, \
+                 access_token_alg = $10, id_token_alg = $11, first_party = $12, created_at = $13, updated_at = $14 \
+                 WHERE id = $1",
+            ),
+            client,
+        )?
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;

@@ -92,9 +92,10 @@ pub async fn export(State(state): State<AppState>, caller: Caller) -> ApiResult 
     Ok(([disposition], Json(export)).into_response())
 }
 
+/// A body holding only the account password (erasing the account, turning TOTP off).
 #[derive(Deserialize)]
 pub struct PasswordBody {
-    password: Zeroizing<String>,
+    pub(crate) password: Zeroizing<String>,
 }
 
 pub async fn delete_account(

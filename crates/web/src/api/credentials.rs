@@ -9,8 +9,8 @@ use keygate_core::ids::PatId;
 use keygate_core::model::PersonalAccessToken;
 use serde::Deserialize;
 use serde_json::json;
-use zeroize::Zeroizing;
 
+use super::account::PasswordBody;
 use super::client_ip::ClientMeta;
 use super::guard::JsonBody;
 use super::problem::AccountFailure;
@@ -44,11 +44,6 @@ pub async fn totp_enable(
         .totp_enable(&auth.user, &body.code, &meta)
         .await?;
     Ok(Json(json!({ "recovery_codes": codes })).into_response())
-}
-
-#[derive(Deserialize)]
-pub struct PasswordBody {
-    password: Zeroizing<String>,
 }
 
 pub async fn totp_disable(
