@@ -211,14 +211,31 @@ async fn a_one_megabyte_password_is_refused_fast_without_hashing(kind: Kind) {
     let Some(env) = Env::start(kind).await else { return };
     let api = env.client();
     let huge = "a".repeat(1024 * 1024);
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
     for path in ["/api/auth/register", "/api/auth/login"] {
         let body = json!({ "email": "ivy@example.com", "password": huge, "password_confirmation": huge });
         let started = Instant::now();
-        let r = api.post(path, body).await;
+        let sent = http
+            .post(format!("{}{path}", env.server.base))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await;
         let took = started.elapsed();
-        assert!(r.status == 413 || r.status == 400, "{path}: {}", r.status);
+        match sent {
+            Ok(r) => assert!(r.status() == 413 || r.status() == 400, "{path}: {}", r.status()),
+            // The server answers 413 from the Content-Length alone and closes the connection; when
+            // that happens before the client has written the whole megabyte, the client sees the
+            // connection end instead of the answer. Either way the body was refused unread.
+            Err(err) => assert!(err.is_request() || err.is_body(), "{path}: {err}"),
+        }
         assert!(took < Duration::from_millis(500), "{path} took {took:?}");
     }
+    // Nothing was registered: the address still gets a verification link, not an "already
+    // registered" notice.
+    assert_eq!(api.register("ivy@example.com", PASSWORD).await.status, 201);
+    let token = env.mailed_token("ivy@example.com", 1, "/verify-email?token=").await;
+    assert!(token.starts_with("kgv_"));
     // A password just over the policy maximum is refused by the policy, also without hashing.
     let long = "b".repeat(300);
     let r = api.register("ivy@example.com", &long).await;
