@@ -260,21 +260,14 @@ mod tests {
     }
 
     #[test]
-    fn dummy_verify_costs_about_one_real_verify() {
+    fn dummy_verify_does_one_real_verify_under_the_current_parameters() {
+        // Equal cost is structural, not timed (timings flake on a loaded machine; the timing
+        // parity of unknown and known emails belongs in bench/): the dummy is a real hash made
+        // with today's parameters, and dummy_verify runs `verify` against it.
         warm_up();
-        let stored = hash("a real password").unwrap();
-        let time = |f: &dyn Fn()| {
-            let started = std::time::Instant::now();
-            for _ in 0..3 {
-                f();
-            }
-            started.elapsed()
-        };
-        let real = time(&|| {
-            let _ = verify("wrong guess", &stored);
-        });
-        let dummy = time(&|| assert!(!dummy_verify("wrong guess")));
-        let ratio = dummy.as_secs_f64() / real.as_secs_f64();
-        assert!((0.5..2.0).contains(&ratio), "dummy {dummy:?} vs real {real:?}");
+        let dummy = DUMMY_HASH.as_ref().expect("the dummy hash is made at warm-up");
+        assert!(!needs_rehash(dummy), "the dummy must use the current Argon2 parameters");
+        assert_eq!(verify("keygate: no such account", dummy).ok(), Some(true));
+        assert!(!dummy_verify("keygate: no such account"), "it never answers true");
     }
 }
