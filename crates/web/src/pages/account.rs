@@ -3,7 +3,8 @@
 //! tokens (create, shown once; revoke).
 
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use keygate_core::accounts::{AccountError, NewPat, SCOPE_ACCOUNT_READ, SCOPE_ACCOUNT_WRITE, SessionAuth};
@@ -58,16 +59,27 @@ fn sign_in_first() -> Response {
     see_other("/login?return_to=%2Faccount")
 }
 
+/// The signed-in user of an account page; without a session the request is sent to sign in first.
+pub struct SignedIn(pub SessionAuth);
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match MaybeSession::from_request_parts(parts, state).await? {
+            MaybeSession(Some(auth)) => Ok(SignedIn(auth)),
+            MaybeSession(None) => Err(sign_in_first()),
+        }
+    }
+}
+
 pub async fn account_page(
     State(state): State<AppState>,
     csrf: CsrfToken,
-    MaybeSession(session): MaybeSession,
+    SignedIn(auth): SignedIn,
     headers: HeaderMap,
     Query(query): Query<PageQuery>,
 ) -> Response {
-    let Some(auth) = session else {
-        return sign_in_first();
-    };
     let secure = state.pages.secure_cookies();
     let shown = cookies::read(&headers, cookies::FLASH, secure).and_then(|c| flash::decode::<Flash>(&c));
     let base = PageBase::new(&csrf)
@@ -215,12 +227,9 @@ async fn refused(
 pub async fn end_session(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
-    MaybeSession(session): MaybeSession,
+    SignedIn(auth): SignedIn,
     body: Bytes,
 ) -> Response {
-    let Some(auth) = session else {
-        return sign_in_first();
-    };
     let fields = fields(&body);
     let Some(id) = SessionId::parse(&field(&fields, "session_id")) else {
         return see_other("/account");
@@ -251,13 +260,10 @@ pub async fn create_token(
     State(state): State<AppState>,
     csrf: CsrfToken,
     ClientMeta(meta): ClientMeta,
-    MaybeSession(session): MaybeSession,
+    SignedIn(auth): SignedIn,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(auth) = session else {
-        return sign_in_first();
-    };
     let fields = fields(&body);
     let name = field(&fields, "name");
     let scopes: Vec<String> = fields
@@ -298,12 +304,9 @@ pub async fn create_token(
 pub async fn revoke_token(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
-    MaybeSession(session): MaybeSession,
+    SignedIn(auth): SignedIn,
     body: Bytes,
 ) -> Response {
-    let Some(auth) = session else {
-        return sign_in_first();
-    };
     let Some(id) = PatId::parse(&field(&fields(&body), "token_id")) else {
         return see_other("/account#tokens");
     };
@@ -313,10 +316,7 @@ pub async fn revoke_token(
     }
 }
 
-pub async fn totp_setup(State(state): State<AppState>, MaybeSession(session): MaybeSession) -> Response {
-    let Some(auth) = session else {
-        return sign_in_first();
-    };
+pub async fn totp_setup(State(state): State<AppState>, SignedIn(auth): SignedIn) -> Response {
     match state.accounts.service.totp_setup(&auth.user).await {
         Ok(setup) => {
             let pending = PendingTotp {
@@ -349,13 +349,10 @@ pub async fn totp_enable(
     State(state): State<AppState>,
     csrf: CsrfToken,
     ClientMeta(meta): ClientMeta,
-    MaybeSession(session): MaybeSession,
+    SignedIn(auth): SignedIn,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(auth) = session else {
-        return sign_in_first();
-    };
     let code = field(&fields(&body), "code");
     match state.accounts.service.totp_enable(&auth.user, &code, &meta).await {
         Ok(codes) => {
@@ -374,13 +371,10 @@ pub async fn totp_disable(
     State(state): State<AppState>,
     csrf: CsrfToken,
     ClientMeta(meta): ClientMeta,
-    MaybeSession(session): MaybeSession,
+    SignedIn(auth): SignedIn,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(auth) = session else {
-        return sign_in_first();
-    };
     let password = raw_field(&fields(&body), "password");
     match state.accounts.service.totp_disable(&auth.user, &password, &meta).await {
         Ok(()) => see_other("/account?notice=totp-off#totp"),
