@@ -88,6 +88,7 @@ contract_suite! {
     email_tokens: [
         token_works_once,
         newer_token_invalidates_older_of_same_kind,
+        password_change_voids_reset_links,
         expired_token_is_refused,
         concurrent_consume_has_one_winner,
     ],

@@ -8,7 +8,7 @@ use crate::model::{AuditAction, Outcome, Session, User};
 use crate::password_hash;
 use crate::secret_token::{SecretKind, SecretToken};
 
-use super::throttle::email_key;
+use super::throttle::{Attempt, email_key};
 use super::{AccountError, AccountResult, Accounts, RequestMeta};
 
 /// Longest password accepted at login, in bytes: far beyond any policy, short of a hashing DoS.
@@ -83,16 +83,13 @@ impl Accounts {
         meta: &RequestMeta,
     ) -> AccountResult<LoginSuccess> {
         let login = parse_email(&request.email)?;
-        let user = self.first_factor(&login, &request.password, meta).await?;
-        let amr = match (self.totp_enabled(&user).await?, request.totp.as_deref()) {
-            (false, _) => vec!["pwd".to_owned()],
+        let (user, attempt) = self.first_factor(&login, &request.password, meta).await?;
+        let (amr, attempt) = match (self.totp_enabled(&user).await?, request.totp.as_deref()) {
+            (false, _) => (vec!["pwd".to_owned()], attempt),
             (true, None) => return Err(AccountError::MfaRequired),
-            (true, Some(code)) => {
-                self.second_factor(&user, &login.key, code, meta).await?;
-                mfa_amr()
-            }
+            (true, Some(code)) => (mfa_amr(), self.second_factor(&user, &login.key, code, meta).await?),
         };
-        self.start_session(&user, &login.key, amr, previous_session, meta).await
+        self.start_session(&user, &attempt, amr, previous_session, meta).await
     }
 
     /// The pages' first step: the password. A TOTP user gets a pending token instead of a session.
@@ -104,13 +101,13 @@ impl Accounts {
         meta: &RequestMeta,
     ) -> AccountResult<PasswordStep> {
         let login = parse_email(email)?;
-        let user = self.first_factor(&login, password, meta).await?;
+        let (user, attempt) = self.first_factor(&login, password, meta).await?;
         if self.totp_enabled(&user).await? {
             let token = self.put_pending_mfa(&user).await?;
             return Ok(PasswordStep::MfaRequired(MfaPending { token }));
         }
         let success = self
-            .start_session(&user, &login.key, vec!["pwd".to_owned()], previous_session, meta)
+            .start_session(&user, &attempt, vec!["pwd".to_owned()], previous_session, meta)
             .await?;
         Ok(PasswordStep::Done(success))
     }
@@ -126,19 +123,25 @@ impl Accounts {
     ) -> AccountResult<LoginSuccess> {
         let user = self.pending_mfa_user(pending).await?;
         let key = email_key(&user.email.normalized());
-        self.check_locks(Some(&key), meta).await?;
-        self.second_factor(&user, &key, code, meta).await?;
+        let attempt = self.second_factor(&user, &key, code, meta).await?;
         self.finish_pending_mfa(pending).await?;
-        self.start_session(&user, &key, mfa_amr(), previous_session, meta).await
+        self.start_session(&user, &attempt, mfa_amr(), previous_session, meta)
+            .await
     }
 
     /// Checks email and password under the lockout rules; returns the account if they match and
-    /// it may log in. An unknown email costs the same hash as a wrong password.
-    async fn first_factor(&self, login: &LoginEmail, password: &str, meta: &RequestMeta) -> AccountResult<User> {
+    /// it may log in, with the attempt that counted the guess (confirmed when a session starts).
+    /// An unknown email costs the same hash as a wrong password.
+    async fn first_factor(
+        &self,
+        login: &LoginEmail,
+        password: &str,
+        meta: &RequestMeta,
+    ) -> AccountResult<(User, Attempt)> {
         if password.len() > MAX_LOGIN_PASSWORD_BYTES {
             return Err(AccountError::invalid("password", "is too long"));
         }
-        self.check_locks(Some(&login.key), meta).await?;
+        let attempt = self.reserve_attempt(&login.key, meta).await?;
         let found = self.stores().users.find_user_by_email(&login.email).await?;
         let password = Zeroizing::new(password.to_owned());
         let stored = found
@@ -154,7 +157,7 @@ impl Accounts {
             other => {
                 let err = self
                     .record_failure(
-                        Some(&login.key),
+                        Some(&attempt),
                         other.map(|u| u.id),
                         AuditAction::LoginFailed,
                         "bad_credentials",
@@ -172,7 +175,7 @@ impl Accounts {
             return Err(AccountError::EmailNotVerified);
         }
         self.rehash_if_needed(&user, password).await;
-        Ok(user)
+        Ok((user, attempt))
     }
 
     /// Replaces a hash made with older parameters; a failure only costs the upgrade.
@@ -192,16 +195,18 @@ impl Accounts {
         }
     }
 
-    /// A new session with a new secret; any session the browser still carried is ended first,
-    /// so a planted cookie never becomes a logged-in one.
+    /// A new session with a new secret, unless a lock set while the guess was checked wins; any
+    /// session the browser still carried is ended first, so a planted cookie never becomes a
+    /// logged-in one.
     pub(super) async fn start_session(
         &self,
         user: &User,
-        email_key: &str,
+        attempt: &Attempt,
         amr: Vec<String>,
         previous_session: Option<&str>,
         meta: &RequestMeta,
     ) -> AccountResult<LoginSuccess> {
+        self.confirm_attempt(attempt, meta).await?;
         if let Some(previous) = previous_session.and_then(|p| SecretToken::parse(SecretKind::Session, p).ok()) {
             self.stores().sessions.delete_session(&previous.digest(), &[]).await?;
         }
@@ -225,7 +230,6 @@ impl Accounts {
             .user_event(AuditAction::LoginSucceeded, user.id, Outcome::Success, meta)
             .details(serde_json::json!({ "session": session.id, "amr": session.amr }));
         self.stores().sessions.create_session(&session, &[event]).await?;
-        self.clear_failures(email_key).await?;
         Ok(LoginSuccess {
             session_token: token,
             session,

@@ -9,6 +9,7 @@ use crate::model::{AuditAction, User};
 use crate::secret_token::{SecretKind, SecretToken};
 use crate::totp::{self, TotpSecret};
 
+use super::throttle::Attempt;
 use super::{AccountError, AccountResult, Accounts, RequestMeta};
 
 /// How long a password step waits for its code.
@@ -42,21 +43,23 @@ impl Accounts {
         Ok(Some(secret))
     }
 
-    /// Accepts a TOTP code whose step was not used before, or an unused recovery code; anything
-    /// else counts as a failure against the email and answers `MfaRequired`.
+    /// Accepts a TOTP code whose step was not used before, or an unused recovery code, counted
+    /// against the email's budget before it is checked; anything else counts as a failure and
+    /// answers `MfaRequired`.
     pub(super) async fn second_factor(
         &self,
         user: &User,
         email_key: &str,
         code: &str,
         meta: &RequestMeta,
-    ) -> AccountResult<()> {
+    ) -> AccountResult<Attempt> {
+        let attempt = self.reserve_attempt(email_key, meta).await?;
         if self.code_is_valid(user.id, code).await? {
-            return Ok(());
+            return Ok(attempt);
         }
         let err = self
             .record_failure(
-                Some(email_key),
+                Some(&attempt),
                 Some(user.id),
                 AuditAction::LoginFailed,
                 "bad_second_factor",

@@ -93,19 +93,18 @@ impl Accounts {
     /// erasure): a wrong one counts as a failure and answers `WrongPassword`.
     pub(super) async fn confirm_password(&self, user: &User, password: &str, meta: &RequestMeta) -> AccountResult<()> {
         let key = email_key(&user.email.normalized());
-        self.check_locks(Some(&key), meta).await?;
+        let attempt = self.reserve_attempt(&key, meta).await?;
         let password = Zeroizing::new(password.to_owned());
         let matched = match user.password_hash.clone() {
             Some(stored) if password.len() <= 4096 => self.inner.hasher.verify(password, stored).await?,
             _ => self.inner.hasher.dummy_verify(password).await?,
         };
         if matched {
-            self.clear_failures(&key).await?;
-            return Ok(());
+            return self.confirm_attempt(&attempt, meta).await;
         }
         let err = self
             .record_failure(
-                Some(&key),
+                Some(&attempt),
                 Some(user.id),
                 AuditAction::LoginFailed,
                 "wrong_current_password",

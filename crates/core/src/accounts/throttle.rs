@@ -2,6 +2,12 @@
 //! consecutive failures per normalised email lock it for a while; failures per IP address in an
 //! hour lock the address; registrations, reset requests and emails are counted per hour.
 //!
+//! The guess budget is atomic: an attempt is counted (reserved) before its password or code is
+//! checked, and an attempt whose number is past the threshold is refused unchecked, so at most
+//! `lockout_threshold` guesses are evaluated per lock window however many run at once and on
+//! however many instances. Each lock starts a new generation of the failure counter, so attempts
+//! refused during a lock never eat into the budget of the next window.
+//!
 //! Keys never hold an address in clear: emails are keyed by a digest of their normalised form.
 
 use std::time::Duration;
@@ -33,13 +39,43 @@ fn at_least_a_second(d: Duration) -> Duration {
     d.max(Duration::from_secs(1))
 }
 
+/// How long a counter generation is remembered (longer than any failure run it names).
+const GENERATION_MEMORY: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// A guess counted against an email's budget before it is checked.
+pub(super) struct Attempt {
+    /// The email's counter key (see [`email_key`]).
+    key: String,
+    generation: i64,
+    /// This attempt's place in the current run of consecutive failures (1-based).
+    number: u32,
+}
+
+impl Attempt {
+    fn counter(&self) -> String {
+        failure_counter(&self.key, self.generation)
+    }
+}
+
+fn failure_counter(email: &str, generation: i64) -> String {
+    format!("acct:fail:{email}:{generation}")
+}
+
+fn lock_key(email: &str) -> String {
+    format!("acct:lock:{email}")
+}
+
+fn generation_key(email: &str) -> String {
+    format!("acct:gen:{email}")
+}
+
 impl Accounts {
     /// Refuses at once while the email (if given) or the caller's IP address is locked.
     pub(super) async fn check_locks(&self, email: Option<&str>, meta: &RequestMeta) -> AccountResult<()> {
         let now = self.now();
         let mut keys = Vec::with_capacity(2);
         if let Some(email) = email {
-            keys.push(format!("acct:lock:{email}"));
+            keys.push(lock_key(email));
         }
         if let Some(ip) = &meta.ip {
             keys.push(format!("acct:iplock:{ip}"));
@@ -57,12 +93,47 @@ impl Accounts {
         Ok(())
     }
 
-    /// Counts a failure against the email (if any) and the IP address, locks either when it
-    /// reaches its limit, writes the audit rows, and waits the progressive delay. Returns the
-    /// error to answer with (`on_failure`, or `Locked` when this failure set the lock).
+    /// Counts a guess against the email before it is checked. Refused (`Locked`) while the email
+    /// or the IP address is locked, and when the current run already holds `lockout_threshold`
+    /// attempts: those are the only ones ever evaluated until the run ends (a success) or its
+    /// lock expires.
+    pub(super) async fn reserve_attempt(&self, email: &str, meta: &RequestMeta) -> AccountResult<Attempt> {
+        self.check_locks(Some(email), meta).await?;
+        let now = self.now();
+        let ephemeral = &self.stores().ephemeral;
+        let generation = self.generation(email).await?;
+        let count = ephemeral
+            .incr(&failure_counter(email, generation), now, FAILURE_MEMORY)
+            .await?;
+        // A lock set by another attempt between the check above and the count.
+        self.check_locks(Some(email), meta).await?;
+        let number = u32::try_from(count).unwrap_or(u32::MAX);
+        if number > self.config().lockout_threshold {
+            return Err(AccountError::Locked {
+                retry_after: at_least_a_second(self.config().lockout_duration),
+            });
+        }
+        Ok(Attempt {
+            key: email.to_owned(),
+            generation,
+            number,
+        })
+    }
+
+    /// Ends a run of failures after a success. A lock that concurrent failures set meanwhile wins
+    /// over the success: the caller answers `Locked` and no session is made.
+    pub(super) async fn confirm_attempt(&self, attempt: &Attempt, meta: &RequestMeta) -> AccountResult<()> {
+        self.check_locks(Some(&attempt.key), meta).await?;
+        self.stores().ephemeral.delete(&attempt.counter()).await?;
+        Ok(())
+    }
+
+    /// Counts a failure against the IP address (and, through its attempt, the email), locks either
+    /// when it reaches its limit, writes the audit rows, and waits the progressive delay. Returns
+    /// the error to answer with (`on_failure`, or `Locked` when this failure set the lock).
     pub(super) async fn record_failure(
         &self,
-        email: Option<&str>,
+        attempt: Option<&Attempt>,
         user: Option<UserId>,
         action: AuditAction,
         reason: &str,
@@ -92,22 +163,21 @@ impl Accounts {
                 locked = Some(ttl);
             }
         }
-        if let Some(email) = email {
-            let count = ephemeral
-                .incr(&format!("acct:fail:{email}"), now, FAILURE_MEMORY)
-                .await?;
-            failures = u32::try_from(count).unwrap_or(u32::MAX);
+        if let Some(attempt) = attempt {
+            failures = attempt.number;
             if failures >= config.lockout_threshold {
                 let until = now.plus(config.lockout_duration);
                 ephemeral
                     .put(
-                        &format!("acct:lock:{email}"),
+                        &lock_key(&attempt.key),
                         &until.as_millis().to_be_bytes(),
                         now,
                         config.lockout_duration,
                     )
                     .await?;
-                ephemeral.delete(&format!("acct:fail:{email}")).await?;
+                // After the lock (never before it: an attempt that reads the new generation must
+                // then see the lock), the next window counts from zero.
+                self.start_generation(&attempt.key, attempt.generation + 1).await?;
                 locked = Some(locked.map_or(config.lockout_duration, |d: Duration| d.max(config.lockout_duration)));
                 let mut lock_event = AuditEvent::new(AuditAction::AccountLocked, actor, Outcome::Success, now)
                     .from_request(meta.ip.clone(), meta.user_agent.clone())
@@ -129,17 +199,28 @@ impl Accounts {
         Ok(on_failure)
     }
 
-    /// Forgets the consecutive failures of an email after a success.
-    pub(super) async fn clear_failures(&self, email: &str) -> AccountResult<()> {
-        let ephemeral = &self.stores().ephemeral;
-        ephemeral.delete(&format!("acct:fail:{email}")).await?;
-        Ok(())
+    /// Ends the lock of an email and starts a fresh budget (after a password reset proved the
+    /// owner's mailbox).
+    pub(super) async fn unlock(&self, email: &str) -> AccountResult<()> {
+        self.stores().ephemeral.delete(&lock_key(email)).await?;
+        let generation = self.generation(email).await?;
+        self.start_generation(email, generation + 1).await
     }
 
-    /// Ends the lock of an email too (after a password reset proved the owner's mailbox).
-    pub(super) async fn unlock(&self, email: &str) -> AccountResult<()> {
-        self.clear_failures(email).await?;
-        self.stores().ephemeral.delete(&format!("acct:lock:{email}")).await?;
+    /// The email's current counter generation (0 before its first lock).
+    async fn generation(&self, email: &str) -> AccountResult<i64> {
+        let stored = self.stores().ephemeral.get(&generation_key(email), self.now()).await?;
+        Ok(stored
+            .and_then(|bytes| std::str::from_utf8(&bytes).ok()?.parse::<i64>().ok())
+            .unwrap_or(0))
+    }
+
+    async fn start_generation(&self, email: &str, generation: i64) -> AccountResult<()> {
+        let value = generation.to_string();
+        self.stores()
+            .ephemeral
+            .put(&generation_key(email), value.as_bytes(), self.now(), GENERATION_MEMORY)
+            .await?;
         Ok(())
     }
 

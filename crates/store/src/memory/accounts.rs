@@ -83,6 +83,7 @@ impl UserStore for MemoryStore {
         user.updated_at = now;
         st.end_sessions_of_user(id, keep_session);
         st.revoke_families_where(now, |f| f.user_id == Some(id));
+        st.void_reset_links(id, now);
         st.record_audit(audit);
         Ok(())
     }

@@ -6,8 +6,8 @@ use keygate_core::Timestamp;
 use keygate_core::digest::TokenDigest;
 use keygate_core::ids::{AuditId, ClientId, FamilyId, PatId, UserId};
 use keygate_core::model::{
-    AccessToken, AuditEvent, AuthorizationCode, Client, Consent, EmailToken, PersonalAccessToken, RecoveryCode,
-    RefreshToken, Session, SigningKey, TokenFamily, TotpCredential, User,
+    AccessToken, AuditEvent, AuthorizationCode, Client, Consent, EmailToken, EmailTokenKind, PersonalAccessToken,
+    RecoveryCode, RefreshToken, Session, SigningKey, TokenFamily, TotpCredential, User,
 };
 use keygate_core::paging::{Page, PageRequest};
 
@@ -64,6 +64,17 @@ impl State {
         self.sessions
             .retain(|digest, s| s.user_id != user || except.is_some_and(|keep| keep == digest));
         (before - self.sessions.len()) as u64
+    }
+
+    /// Voids the user's unused password-reset links (a password change makes them stale).
+    pub fn void_reset_links(&mut self, user: UserId, now: Timestamp) {
+        for link in self
+            .email_tokens
+            .values_mut()
+            .filter(|t| t.user_id == user && t.kind == EmailTokenKind::Reset && t.used_at.is_none())
+        {
+            link.used_at = Some(now);
+        }
     }
 
     /// Revokes a family and every token in it. `None` if unknown, else whether it was live before.

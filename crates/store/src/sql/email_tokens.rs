@@ -7,6 +7,7 @@ use keygate_core::error::StoreResult;
 use keygate_core::ids::UserId;
 use keygate_core::model::{AuditEvent, EmailToken, EmailTokenKind};
 use keygate_core::store::EmailTokenStore;
+use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
 use super::SqlStore;
@@ -82,4 +83,16 @@ impl EmailTokenStore for SqlStore {
         commit(tx).await?;
         Ok(Some(token))
     }
+}
+
+/// Voids the user's unused password-reset links (inside a password change's transaction): a link
+/// mailed before the change must not set the password again afterwards.
+pub(super) async fn void_reset_links(tx: &mut AnyConnection, user: UserId, now: Timestamp) -> StoreResult<()> {
+    sqlx::query("UPDATE email_tokens SET used_at = $2 WHERE user_id = $1 AND kind = 'reset' AND used_at IS NULL")
+        .bind(user.to_string())
+        .bind(now.as_millis())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    Ok(())
 }

@@ -14,6 +14,7 @@ use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
 use super::SqlStore;
+use super::email_tokens::void_reset_links;
 use super::error::{conflict_on, db_err};
 use super::rows::{RowExt, opt_ms};
 use super::sessions::end_sessions_of_user;
@@ -146,6 +147,7 @@ impl UserStore for SqlStore {
         }
         end_sessions_of_user(&mut tx, id, keep_session).await?;
         revoke_grants_of_user(&mut tx, id, None, now).await?;
+        void_reset_links(&mut tx, id, now).await?;
         insert_audit(&mut tx, audit).await?;
         commit(tx).await
     }

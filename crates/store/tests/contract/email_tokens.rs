@@ -130,3 +130,41 @@ pub async fn concurrent_consume_has_one_winner(s: Stores, clock: ManualClock) {
         .count();
     assert_eq!(winners, 1, "one reset link, one password reset");
 }
+
+pub async fn password_change_voids_reset_links(s: Stores, clock: ManualClock) {
+    let u = new_user(&s, &clock).await;
+    let other = new_user(&s, &clock).await;
+    let reset = email_token(u.id, EmailTokenKind::Reset, clock.now());
+    let verify = email_token(u.id, EmailTokenKind::Verify, clock.now());
+    let theirs = email_token(other.id, EmailTokenKind::Reset, clock.now());
+    for t in [&reset, &verify, &theirs] {
+        s.email_tokens.issue_email_token(t, &[]).await.unwrap();
+    }
+    clock.advance(MINUTE);
+    let hash = keygate_core::model::PasswordHash("$argon2id$v=19$m=19456,t=2,p=1$bmV3$bmV3aGFzaA".into());
+    s.users.set_password(u.id, &hash, None, clock.now(), &[]).await.unwrap();
+
+    let now = clock.now();
+    let consume = |digest, kind| {
+        let s = s.clone();
+        async move {
+            s.email_tokens
+                .consume_email_token(&digest, kind, now, &[])
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        consume(reset.digest, EmailTokenKind::Reset).await,
+        None,
+        "a reset link mailed before the change no longer works"
+    );
+    assert!(
+        consume(verify.digest, EmailTokenKind::Verify).await.is_some(),
+        "a verification link is not a password secret: it keeps working"
+    );
+    assert!(
+        consume(theirs.digest, EmailTokenKind::Reset).await.is_some(),
+        "another user's reset link is untouched"
+    );
+}
