@@ -41,6 +41,11 @@ impl Scopes {
         self.0.is_subset(&other.0)
     }
 
+    /// The scopes in both sets.
+    pub fn intersection(&self, other: &Scopes) -> Scopes {
+        Scopes(self.0.intersection(&other.0).cloned().collect())
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(String::as_str)
     }

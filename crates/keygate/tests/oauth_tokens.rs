@@ -373,4 +373,123 @@ on_every_backend!(
     client_authentication_errors_are_401_with_a_challenge,
     a_grant_the_client_may_not_use_is_unauthorized_client,
     a_public_client_redeems_with_pkce_and_no_secret,
+    a_code_tried_by_another_client_or_with_a_wrong_verifier_still_works_for_its_owner,
+    another_clients_replay_of_a_used_code_revokes_nothing,
+    narrowing_a_clients_scope_narrows_its_codes_and_refresh_tokens,
+    a_code_whose_redirect_uri_was_unregistered_is_refused,
 );
+
+/// PATCH /admin/clients/{id} with the test admin token.
+async fn update_client(server: &OAuthServer, id: &str, change: Value) {
+    let response = common::client()
+        .patch(server.url(&format!("/admin/clients/{id}")))
+        .bearer_auth(common::oauth::ADMIN_TOKEN)
+        .json(&change)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{}", response.text().await.unwrap());
+}
+
+async fn a_code_tried_by_another_client_or_with_a_wrong_verifier_still_works_for_its_owner(server: &OAuthServer) {
+    let (id, secret) = server.confidential_client().await;
+    let (other, other_secret) = server.confidential_client().await;
+    let user = server.user("gil@example.com", None).await;
+    let code = server.code(&user, &id, "openid offline_access", Some(CHALLENGE)).await;
+    let wrong = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXK";
+    let attempts = [
+        exchange(server, &other, &other_secret, &code, Some(VERIFIER)).await,
+        exchange(server, &id, &secret, &code, Some(wrong)).await,
+        exchange(server, &id, &secret, &code, None).await,
+    ];
+    for attempt in attempts {
+        let (status, body) = json(attempt).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+        );
+    }
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", "http://127.0.0.1/callback"),
+        ("code_verifier", VERIFIER),
+    ];
+    let (status, _) = json(server.post_form("/oauth2/token", Some((&id, &secret)), &form).await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "another registered redirect URI");
+    let (status, body) = json(exchange(server, &id, &secret, &code, Some(VERIFIER)).await).await;
+    assert_eq!(status, StatusCode::OK, "the owner's code was burned: {body}");
+}
+
+async fn another_clients_replay_of_a_used_code_revokes_nothing(server: &OAuthServer) {
+    let (id, secret) = server.confidential_client().await;
+    let (other, other_secret) = server.confidential_client().await;
+    let user = server.user("hal@example.com", None).await;
+    let code = server.code(&user, &id, "openid offline_access", Some(CHALLENGE)).await;
+    let (status, first) = json(exchange(server, &id, &secret, &code, Some(VERIFIER)).await).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    let (status, body) = json(exchange(server, &other, &other_secret, &code, Some(VERIFIER)).await).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+    let access = first["access_token"].as_str().unwrap();
+    assert!(
+        introspect_active(server, &id, &secret, access).await,
+        "another client revoked the owner's tokens"
+    );
+    let (status, body) =
+        json(refresh(server, &id, &secret, first["refresh_token"].as_str().unwrap(), None).await).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+async fn narrowing_a_clients_scope_narrows_its_codes_and_refresh_tokens(server: &OAuthServer) {
+    let (id, secret) = server.confidential_client().await;
+    let (_, refresh_token, _) = tokens(server, &id, &secret).await;
+    let user = server.user("ida@example.com", None).await;
+    let code = server
+        .code(&user, &id, "openid email offline_access", Some(CHALLENGE))
+        .await;
+    update_client(server, &id, serde_json::json!({ "scope": "openid offline_access" })).await;
+
+    let (status, body) = json(refresh(server, &id, &secret, &refresh_token, None).await).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["scope"], "offline_access openid",
+        "email was removed from the client"
+    );
+    let next = body["refresh_token"].as_str().unwrap().to_owned();
+    let (status, body) = json(refresh(server, &id, &secret, &next, Some("email")).await).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_scope"))
+    );
+
+    let (status, body) = json(exchange(server, &id, &secret, &code, Some(VERIFIER)).await).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["scope"], "offline_access openid");
+
+    update_client(server, &id, serde_json::json!({ "scope": "api:read" })).await;
+    let (status, body) = json(refresh(server, &id, &secret, &next, None).await).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+}
+
+async fn a_code_whose_redirect_uri_was_unregistered_is_refused(server: &OAuthServer) {
+    let (id, secret) = server.confidential_client().await;
+    let user = server.user("jo@example.com", None).await;
+    let code = server.code(&user, &id, "openid", Some(CHALLENGE)).await;
+    update_client(
+        server,
+        &id,
+        serde_json::json!({ "redirect_uris": ["http://127.0.0.1/callback"] }),
+    )
+    .await;
+    let (status, body) = json(exchange(server, &id, &secret, &code, Some(VERIFIER)).await).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+}

@@ -3,7 +3,8 @@
 //! user because the redirect URI cannot be trusted.
 
 use super::error::{ErrorCode, OAuthError};
-use crate::ids::ClientId;
+use crate::clock::Timestamp;
+use crate::ids::{ClientId, SessionId};
 use crate::model::{Client, GrantType};
 use crate::pkce::{CodeChallenge, PkceError};
 use crate::redirect_uri;
@@ -25,6 +26,9 @@ pub struct AuthorizeParams {
     pub prompt: Option<String>,
     pub max_age: Option<String>,
     pub login_hint: Option<String>,
+    /// `kg_reauth`: set by Keygate when it sent the user to sign in again for this request; the
+    /// id of the session that sign-in is to replace.
+    pub reauth: Option<String>,
     /// Request objects (`request`, `request_uri`) are not supported.
     pub request_object: bool,
 }
@@ -56,6 +60,30 @@ pub struct AuthorizeRequest {
     pub prompt: Prompt,
     pub max_age: Option<u64>,
     pub login_hint: Option<String>,
+    /// The session a sign-in asked for by this request replaces (see [`AuthorizeParams::reauth`]).
+    pub reauth_from: Option<String>,
+}
+
+impl AuthorizeRequest {
+    /// Whether the user of `session` (authenticated at `auth_time`) must sign in again before this
+    /// request is answered: `prompt=login`, or a session older than `max_age` (`max_age=0`
+    /// always, OIDC Core §3.1.2.1). Not once the sign-in this request asked for has happened,
+    /// that is when the session is no longer the one it was to replace.
+    pub fn needs_login(&self, session: SessionId, auth_time: Timestamp, now: Timestamp) -> bool {
+        if self
+            .reauth_from
+            .as_deref()
+            .is_some_and(|old| old != session.to_string())
+        {
+            return false;
+        }
+        let too_old = match self.max_age {
+            None => false,
+            Some(0) => true,
+            Some(max) => now.since(auth_time).as_secs() > max,
+        };
+        self.prompt.login || too_old
+    }
 }
 
 /// Where an error goes.
@@ -174,6 +202,7 @@ pub async fn check_request(
         prompt,
         max_age,
         login_hint: params.login_hint.clone(),
+        reauth_from: params.reauth.clone(),
     })
 }
 
@@ -199,6 +228,60 @@ fn parse_prompt(text: Option<&str>) -> Result<Prompt, OAuthError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn request(prompt: Prompt, max_age: Option<u64>, reauth_from: Option<String>) -> AuthorizeRequest {
+        AuthorizeRequest {
+            client: Client {
+                id: ClientId("app".into()),
+                secret_digest: None,
+                name: "app".into(),
+                auth_method: crate::model::AuthMethod::None,
+                redirect_uris: vec!["https://app.example/cb".into()],
+                post_logout_redirect_uris: Vec::new(),
+                grant_types: vec![GrantType::AuthorizationCode],
+                scope: Scopes::default(),
+                access_token_format: crate::model::TokenFormat::Jwt,
+                access_token_alg: None,
+                id_token_alg: None,
+                first_party: false,
+                created_at: Timestamp::from_millis(0),
+                updated_at: Timestamp::from_millis(0),
+            },
+            redirect_uri: "https://app.example/cb".into(),
+            response_mode: ResponseMode::Query,
+            scope: Scopes::default(),
+            state: None,
+            nonce: None,
+            code_challenge: None,
+            prompt,
+            max_age,
+            login_hint: None,
+            reauth_from,
+        }
+    }
+
+    #[test]
+    fn prompt_login_and_max_age_ask_for_a_new_sign_in_until_the_session_is_a_new_one() {
+        let now = Timestamp::from_millis(1_000_000);
+        let session = SessionId::new();
+        let login = Prompt {
+            login: true,
+            ..Prompt::default()
+        };
+        assert!(request(login, None, None).needs_login(session, now, now));
+        assert!(
+            request(Prompt::default(), Some(0), None).needs_login(session, now, now),
+            "max_age=0 within the same second"
+        );
+        assert!(!request(Prompt::default(), Some(60), None).needs_login(session, now, now));
+        let later = Timestamp::from_millis(now.as_millis() + 61_000);
+        assert!(request(Prompt::default(), Some(60), None).needs_login(session, now, later));
+        // Resumed after the sign-in: the same session again means it did not happen.
+        let same = Some(session.to_string());
+        assert!(request(login, Some(0), same).needs_login(session, now, now));
+        let replaced = Some(SessionId::new().to_string());
+        assert!(!request(login, Some(0), replaced).needs_login(session, now, now));
+    }
 
     #[test]
     fn prompt_values() {

@@ -12,11 +12,13 @@ use std::time::Duration;
 use super::TokenService;
 use super::audit::{RequestMeta, issue_details, token_event};
 use super::error::{OAuthError, OAuthResult};
+use super::grants::still_registered;
 use super::mint::{Grant, IdTokenInput, TokenResponse};
 use crate::clock::Timestamp;
 use crate::ids::{ClientId, FamilyId, UserId};
 use crate::model::{AuditAction, AuthorizationCode, Client, CodeRedemption, GrantType, TokenFamily};
 use crate::pkce;
+use crate::redirect_uri;
 use crate::scope::Scopes;
 use crate::secret_token::{SecretKind, SecretToken};
 
@@ -38,6 +40,32 @@ pub struct CodeGrant {
     pub code_challenge: Option<String>,
     pub auth_time: Timestamp,
     pub amr: Vec<String>,
+}
+
+/// The code's bindings (RFC 6749 §4.1.3, RFC 7636 §4.6): the redirect URI of the authorization
+/// request, still registered for the client, and the PKCE verifier.
+fn check_binding(
+    client: &Client,
+    code: &AuthorizationCode,
+    redirect_uri: &str,
+    verifier: Option<&str>,
+) -> OAuthResult<()> {
+    if code.redirect_uri != redirect_uri {
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri differs from the authorization request's",
+        ));
+    }
+    if redirect_uri::find_match(client.redirect_uris.iter().map(String::as_str), redirect_uri).is_none() {
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri is no longer registered for this client",
+        ));
+    }
+    pkce::check_token_request(code.code_challenge.as_deref(), verifier)
+        .map_err(|e| OAuthError::invalid_grant(e.to_string()))?;
+    if client.is_public() && code.code_challenge.is_none() {
+        return Err(OAuthError::invalid_grant("a public client must use PKCE"));
+    }
+    Ok(())
 }
 
 /// Whether a grant with this scope for this client gets a refresh token: the client must be
@@ -71,6 +99,31 @@ impl TokenService {
         Ok(secret)
     }
 
+    /// Redeems a code for `client`. Nothing changes until the client, redirect URI, PKCE verifier
+    /// and user check out: another client, or a wrong verifier, neither burns the owner's code nor
+    /// revokes what it issued. Only the owner's replay of a used code revokes its family.
+    /// The owner presented a used code: whatever the first redemption issued dies (now, or through
+    /// the tombstone when its family is not stored yet). Answers the error to send.
+    async fn replayed(&self, client: &Client, code: &AuthorizationCode, meta: &RequestMeta) -> OAuthError {
+        let invalid = OAuthError::invalid_grant("the authorization code is invalid, expired or already used");
+        let Some(first) = code.family_id else {
+            return invalid;
+        };
+        let now = self.clock.now();
+        let revoked = async {
+            self.stores
+                .ephemeral
+                .put(&tombstone_key(first), b"1", now, TOMBSTONE_TTL)
+                .await?;
+            self.revoke_for_reuse(client, first, Some(code.user_id), "authorization_code", meta)
+                .await
+        };
+        match revoked.await {
+            Ok(()) => invalid,
+            Err(err) => err,
+        }
+    }
+
     pub(crate) async fn redeem_code(
         &self,
         client: &Client,
@@ -82,36 +135,17 @@ impl TokenService {
         let invalid = || OAuthError::invalid_grant("the authorization code is invalid, expired or already used");
         let secret = SecretToken::parse(SecretKind::AuthorizationCode, code).map_err(|_| invalid())?;
         let redirect_uri = redirect_uri.ok_or_else(|| OAuthError::invalid_request("redirect_uri is required"))?;
-        let family = FamilyId::new();
+        let digest = secret.digest();
         let now = self.clock.now();
-        let code = match self.stores.codes.redeem_code(&secret.digest(), family, now).await? {
-            CodeRedemption::Redeemed(code) => code,
-            CodeRedemption::Replayed(code) => {
-                if let Some(first) = code.family_id {
-                    self.stores
-                        .ephemeral
-                        .put(&tombstone_key(first), b"1", now, TOMBSTONE_TTL)
-                        .await?;
-                    self.revoke_for_reuse(client, first, Some(code.user_id), "authorization_code", meta)
-                        .await?;
-                }
-                return Err(invalid());
-            }
-            CodeRedemption::Unknown => return Err(invalid()),
-        };
-        if code.expires_at <= now || code.client_id != client.id {
+        let code = self.stores.codes.get_code(&digest).await?.ok_or_else(invalid)?;
+        if code.client_id != client.id || code.expires_at <= now {
             return Err(invalid());
         }
-        if code.redirect_uri != redirect_uri {
-            return Err(OAuthError::invalid_grant(
-                "redirect_uri differs from the authorization request's",
-            ));
+        check_binding(client, &code, redirect_uri, verifier)?;
+        if code.used_at.is_some() {
+            return Err(self.replayed(client, &code, meta).await);
         }
-        pkce::check_token_request(code.code_challenge.as_deref(), verifier)
-            .map_err(|e| OAuthError::invalid_grant(e.to_string()))?;
-        if client.is_public() && code.code_challenge.is_none() {
-            return Err(OAuthError::invalid_grant("a public client must use PKCE"));
-        }
+        let scope = still_registered(&code.scope, &client.scope)?;
         let user = self
             .stores
             .users
@@ -119,6 +153,14 @@ impl TokenService {
             .await?
             .filter(|u| u.is_active())
             .ok_or_else(|| OAuthError::invalid_grant("the user of this code is no longer active"))?;
+        let family = FamilyId::new();
+        match self.stores.codes.redeem_code(&digest, family, now).await? {
+            CodeRedemption::Redeemed(_) => {}
+            // A concurrent redemption by the owner won: this one is the replay.
+            CodeRedemption::Replayed(used) => return Err(self.replayed(client, &used, meta).await),
+            CodeRedemption::Unknown => return Err(invalid()),
+        }
+        let code = AuthorizationCode { scope, ..code };
 
         let grant = Grant {
             client,

@@ -66,6 +66,19 @@ pub fn narrow_scope(requested: Option<&str>, allowed: &Scopes) -> OAuthResult<Sc
     }
 }
 
+/// What is left of a grant's scope under the client's current registration: an operator who
+/// narrows a client's scope narrows every code and refresh token it already holds. Nothing left
+/// is `invalid_grant`.
+pub fn still_registered(granted: &Scopes, registered: &Scopes) -> OAuthResult<Scopes> {
+    let left = granted.intersection(registered);
+    if left.is_empty() && !granted.is_empty() {
+        return Err(OAuthError::invalid_grant(
+            "the client is no longer registered for any scope of this grant",
+        ));
+    }
+    Ok(left)
+}
+
 impl TokenService {
     /// Answers a token request from an authenticated client.
     pub async fn exchange(
@@ -172,6 +185,21 @@ impl TokenService {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_grant_keeps_only_the_scopes_the_client_is_still_registered_for() {
+        let granted = Scopes::parse("openid email offline_access").unwrap();
+        let narrowed = Scopes::parse("openid email").unwrap();
+        assert_eq!(
+            still_registered(&granted, &narrowed).unwrap().to_string(),
+            "email openid"
+        );
+        let unrelated = Scopes::parse("admin").unwrap();
+        assert_eq!(
+            still_registered(&granted, &unrelated).unwrap_err().code,
+            ErrorCode::InvalidGrant
+        );
+    }
 
     #[test]
     fn scope_can_only_narrow() {

@@ -1,10 +1,11 @@
 //! The refresh_token grant: rotation on every use, reuse of a rotated token revokes its whole
-//! family, the token is bound to its client, and the scope can only narrow.
+//! family, the token is bound to its client, and the scope can only narrow (also when the
+//! client's registration narrowed since the grant).
 
 use super::TokenService;
 use super::audit::{RequestMeta, issue_details, token_event};
 use super::error::{OAuthError, OAuthResult};
-use super::grants::narrow_scope;
+use super::grants::{narrow_scope, still_registered};
 use super::mint::{Grant, IdTokenInput, TokenResponse};
 use crate::model::{AuditAction, Client, RefreshRotation};
 use crate::secret_token::{SecretKind, SecretToken};
@@ -39,7 +40,9 @@ impl TokenService {
                 .await?;
             return Err(invalid());
         }
-        let scope = narrow_scope(scope, &old.scope)?;
+        // The family keeps only what the client is still registered for.
+        let granted = still_registered(&old.scope, &client.scope)?;
+        let scope = narrow_scope(scope, &granted)?;
         let family = self
             .stores
             .tokens
@@ -69,7 +72,7 @@ impl TokenService {
         let access = self.mint_access(&access_grant, now)?;
         // The new refresh token keeps the family's scope: narrowing applies to this access token.
         let refresh_grant = Grant {
-            scope: &old.scope,
+            scope: &granted,
             ..access_grant
         };
         let (new_secret, new_record) = self.mint_refresh(&refresh_grant, family.id, Some(digest), now);

@@ -23,6 +23,10 @@ impl CodeStore for MemoryStore {
         Ok(())
     }
 
+    async fn get_code(&self, digest: &TokenDigest) -> StoreResult<Option<AuthorizationCode>> {
+        Ok(self.lock()?.codes.get(digest).cloned())
+    }
+
     async fn redeem_code(&self, digest: &TokenDigest, family: FamilyId, now: Timestamp) -> StoreResult<CodeRedemption> {
         let mut st = self.lock()?;
         let Some(code) = st.codes.get_mut(digest) else {

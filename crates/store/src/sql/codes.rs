@@ -88,7 +88,14 @@ impl CodeStore for SqlStore {
             code.family_id = None;
             return Ok(CodeRedemption::Redeemed(code));
         }
-        let previous = sqlx::query(concat!(
+        Ok(match self.get_code(digest).await? {
+            Some(code) => CodeRedemption::Replayed(code),
+            None => CodeRedemption::Unknown,
+        })
+    }
+
+    async fn get_code(&self, digest: &TokenDigest) -> StoreResult<Option<AuthorizationCode>> {
+        let row = sqlx::query(concat!(
             "SELECT ",
             code_cols!(),
             " FROM authorization_codes WHERE digest = $1"
@@ -97,9 +104,6 @@ impl CodeStore for SqlStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?;
-        Ok(match previous {
-            Some(row) => CodeRedemption::Replayed(code_from_row(&row)?),
-            None => CodeRedemption::Unknown,
-        })
+        row.as_ref().map(code_from_row).transpose()
     }
 }

@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
-use keygate_core::accounts::{RequestMeta, SessionAuth};
+use keygate_core::accounts::SessionAuth;
 use keygate_core::oauth::{
     AuthorizeParams, AuthorizeRejection, AuthorizeRequest, CodeGrant, ErrorCode, OAuthError, check_request,
 };
@@ -15,7 +15,7 @@ use keygate_core::oauth::{
 use super::consent::{PendingAuthorization, needs_consent};
 use super::form::Params;
 use super::respond::{error_to_client, to_client};
-use crate::api::{ClientMeta, clear_session_cookie, find_session, session_cookie};
+use crate::api::find_session;
 use crate::pages::see_other;
 use crate::state::AppState;
 
@@ -36,6 +36,7 @@ fn to_params(p: &Params) -> AuthorizeParams {
         prompt: get("prompt"),
         max_age: get("max_age"),
         login_hint: get("login_hint"),
+        reauth: get("kg_reauth"),
         request_object: p.contains("request") || p.contains("request_uri"),
     }
 }
@@ -52,14 +53,9 @@ pub fn error_page(state: &AppState, err: &OAuthError) -> Response {
     state.pages.error_page(status, "Sign-in request refused", &message)
 }
 
-/// The authorization request again as a local URL, with `prompt` rewritten (for `return_to`).
-fn resume_url(params: &AuthorizeParams, drop_login_prompt: bool) -> String {
-    let prompt = params.prompt.as_deref().map(|p| {
-        p.split(' ')
-            .filter(|v| !(drop_login_prompt && *v == "login"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    });
+/// The authorization request again as a local URL (for `return_to`); `reauth_from` names the
+/// session a sign-in it asks for is to replace.
+fn resume_url(params: &AuthorizeParams, reauth_from: Option<String>) -> String {
     let fields = [
         ("client_id", &params.client_id),
         ("redirect_uri", &params.redirect_uri),
@@ -70,9 +66,10 @@ fn resume_url(params: &AuthorizeParams, drop_login_prompt: bool) -> String {
         ("nonce", &params.nonce),
         ("code_challenge", &params.code_challenge),
         ("code_challenge_method", &params.code_challenge_method),
-        ("prompt", &prompt),
+        ("prompt", &params.prompt),
         ("max_age", &params.max_age),
         ("login_hint", &params.login_hint),
+        ("kg_reauth", &reauth_from),
     ];
     let mut query = form_urlencoded::Serializer::new(String::new());
     for (name, value) in fields {
@@ -83,18 +80,21 @@ fn resume_url(params: &AuthorizeParams, drop_login_prompt: bool) -> String {
     format!("{ENDPOINT}?{}", query.finish())
 }
 
-fn login_redirect(return_to: &str, login_hint: Option<&str>) -> Response {
+/// To the login page; `again` shows the form although the browser has a session.
+fn login_redirect(return_to: &str, login_hint: Option<&str>, again: bool) -> Response {
     let mut query = form_urlencoded::Serializer::new(String::new());
     query.append_pair("return_to", return_to);
     if let Some(hint) = login_hint {
         query.append_pair("login_hint", hint);
+    }
+    if again {
+        query.append_pair("prompt", "login");
     }
     see_other(&format!("/login?{}", query.finish()))
 }
 
 pub async fn authorize(
     State(state): State<AppState>,
-    ClientMeta(meta): ClientMeta,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -143,17 +143,23 @@ pub async fn authorize(
         if request.prompt.none {
             return fail(OAuthError::new(ErrorCode::LoginRequired, "the user is not signed in"));
         }
-        return login_redirect(&resume_url(&params, false), request.login_hint.as_deref());
+        return login_redirect(&resume_url(&params, None), request.login_hint.as_deref(), false);
     };
-    let now = state.clock.now();
-    let too_old = request
-        .max_age
-        .is_some_and(|max| now.since(session.session.auth_time).as_secs() > max);
-    if request.prompt.login || too_old {
+    if request.needs_login(session.session.id, session.session.auth_time, state.clock.now()) {
         if request.prompt.none {
             return fail(OAuthError::new(ErrorCode::LoginRequired, "the user must sign in again"));
         }
-        return reauthenticate(&state, &headers, &meta, &params, request.login_hint.as_deref()).await;
+        // The session stays until the new sign-in succeeds (which replaces it): a link from
+        // another site with prompt=login cannot sign the user out.
+        let replaced = request
+            .reauth_from
+            .clone()
+            .unwrap_or_else(|| session.session.id.to_string());
+        return login_redirect(
+            &resume_url(&params, Some(replaced)),
+            request.login_hint.as_deref(),
+            true,
+        );
     }
     match needs_consent(&state, &request, &session).await {
         Ok(false) => issue(&state, &request, &session).await,
@@ -167,30 +173,6 @@ pub async fn authorize(
         },
         Err(err) => fail(err),
     }
-}
-
-/// `prompt=login` or a session older than `max_age`: this browser session ends and the user
-/// signs in again, then the request resumes (without `prompt=login`, so it does not loop).
-async fn reauthenticate(
-    state: &AppState,
-    headers: &HeaderMap,
-    meta: &RequestMeta,
-    params: &AuthorizeParams,
-    login_hint: Option<&str>,
-) -> Response {
-    if let Some(cookie) = session_cookie(&state.accounts, headers)
-        && let Err(err) = state.accounts.service.logout(&cookie, meta).await
-    {
-        tracing::error!(error = %err, "authorize: cannot end the session for a new sign-in");
-        return error_page(
-            state,
-            &OAuthError::new(ErrorCode::TemporarilyUnavailable, "please retry"),
-        );
-    }
-    let mut response = login_redirect(&resume_url(params, true), login_hint);
-    let (name, value) = clear_session_cookie(&state.accounts);
-    response.headers_mut().append(name, value);
-    response
 }
 
 /// Issues the code and sends it to the client.

@@ -11,9 +11,10 @@ use axum::response::Response;
 use keygate_core::Scopes;
 use keygate_core::accounts::SessionAuth;
 use keygate_core::ids::{ClientId, UserId};
-use keygate_core::model::Consent;
+use keygate_core::model::{Consent, GrantType};
 use keygate_core::oauth::{AuthorizeRequest, ErrorCode, OAuthError, Prompt, ResponseMode};
 use keygate_core::pkce::CodeChallenge;
+use keygate_core::redirect_uri;
 use keygate_core::secret_token::{SecretKind, SecretToken};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
@@ -96,11 +97,20 @@ impl PendingAuthorization {
         Ok(id)
     }
 
-    /// The request again, with its client freshly loaded (it may have changed or gone).
+    /// The request again, checked against its client's current registration: None when the
+    /// client is gone, may no longer use the code grant or no longer has the redirect URI; the
+    /// scope keeps only what the client is still registered for.
     async fn into_request(self, state: &AppState) -> Result<Option<AuthorizeRequest>, OAuthError> {
         let Some(client) = state.stores.clients.get_client(&ClientId(self.client_id)).await? else {
             return Ok(None);
         };
+        let registered = redirect_uri::find_match(client.redirect_uris.iter().map(String::as_str), &self.redirect_uri);
+        if registered.is_none() || !client.allows_grant(GrantType::AuthorizationCode) {
+            return Ok(None);
+        }
+        let scope = Scopes::parse(&self.scope)
+            .unwrap_or_default()
+            .intersection(&client.scope);
         let code_challenge = match self.code_challenge {
             Some(c) => Some(
                 CodeChallenge::from_request(&c, Some("S256"))
@@ -116,24 +126,20 @@ impl PendingAuthorization {
             } else {
                 ResponseMode::Query
             },
-            scope: Scopes::parse(&self.scope).unwrap_or_default(),
+            scope,
             state: self.state,
             nonce: self.nonce,
             code_challenge,
             prompt: Prompt::default(),
             max_age: None,
             login_hint: None,
+            reauth_from: None,
         }))
     }
 }
 
-async fn load(state: &AppState, id: &str, take: bool) -> Result<Option<PendingAuthorization>, OAuthError> {
-    let now = state.clock.now();
-    let raw = if take {
-        state.stores.ephemeral.take(&key(id), now).await?
-    } else {
-        state.stores.ephemeral.get(&key(id), now).await?
-    };
+async fn load(state: &AppState, id: &str) -> Result<Option<PendingAuthorization>, OAuthError> {
+    let raw = state.stores.ephemeral.get(&key(id), state.clock.now()).await?;
     Ok(raw.and_then(|bytes| serde_json::from_slice(&bytes).ok()))
 }
 
@@ -172,7 +178,7 @@ pub async fn consent_page(
             );
         }
     };
-    let pending = match load(&state, &id, false).await {
+    let pending = match load(&state, &id).await {
         Ok(Some(p)) if p.user_id == session.user.id => p,
         Ok(_) => return expired_page(&state),
         Err(err) => return error_page(&state, &err),
@@ -228,17 +234,34 @@ pub async fn consent_submit(
             );
         }
     };
-    let pending = match load(&state, &id, true).await {
+    // Whose it is first: another user's POST with this id must leave it pending for its owner.
+    let pending = match load(&state, &id).await {
         Ok(Some(p)) if p.user_id == session.user.id => p,
         Ok(_) => return expired_page(&state),
         Err(err) => return error_page(&state, &err),
     };
+    // Then used up, once: of two tabs deciding at once, one goes on.
+    match state.stores.ephemeral.take(&key(&id), state.clock.now()).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return expired_page(&state),
+        Err(err) => return error_page(&state, &err.into()),
+    }
     let request = match pending.into_request(&state).await {
         Ok(Some(request)) => request,
         Ok(None) => return expired_page(&state),
         Err(err) => return error_page(&state, &err),
     };
     let issuer = state.oauth.tokens.settings().issuer.clone();
+    if request.scope.is_empty() {
+        let narrowed = OAuthError::invalid_scope("the client is no longer registered for these scopes");
+        return error_to_client(
+            &request.redirect_uri,
+            request.response_mode,
+            &issuer,
+            request.state.as_deref(),
+            &narrowed,
+        );
+    }
     if form.action.as_deref() != Some("allow") {
         let denied = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
         return error_to_client(

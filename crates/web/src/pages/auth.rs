@@ -22,6 +22,8 @@ use crate::state::AppState;
 pub struct PageQuery {
     pub return_to: Option<String>,
     pub notice: Option<String>,
+    /// `login`: an authorization request asks the signed-in user to sign in again.
+    pub prompt: Option<String>,
 }
 
 #[derive(Default, Deserialize)]
@@ -51,8 +53,10 @@ pub async fn login_page(
     Query(query): Query<PageQuery>,
 ) -> Response {
     let return_to = local_return_to(query.return_to.as_deref());
-    // Already signed in: carry on to where the user was going (an authorization request).
-    if session.is_some() && return_to.is_some() {
+    // Already signed in: carry on to where the user was going (an authorization request),
+    // unless that request asks for a new sign-in.
+    let again = query.prompt.as_deref() == Some("login");
+    if session.is_some() && return_to.is_some() && !again {
         return see_other(&destination(return_to.as_deref()));
     }
     let base = PageBase::new(&csrf)
