@@ -18,6 +18,7 @@ backend_tests!(
     a_reset_ends_every_session,
     change_password_ends_other_sessions_and_keeps_this_one_under_a_new_id,
     change_password_with_a_wrong_current_password_is_refused_with_403,
+    a_password_change_voids_a_reset_link_mailed_before_it,
 );
 
 /// Asks for a reset of `email` and returns the token of reset email number `count` (counting
@@ -137,4 +138,22 @@ async fn change_password_with_a_wrong_current_password_is_refused_with_403(kind:
     assert_eq!(r.status, 403, "{}", r.text);
     assert!(r.problem_type().ends_with("wrong-password"));
     assert_eq!(env.client().login("uma@example.com", PASSWORD).await.status, 200);
+}
+
+async fn a_password_change_voids_a_reset_link_mailed_before_it(kind: Kind) {
+    let Some(env) = Env::start(kind).await else { return };
+    let api = env.logged_in("ria@example.com").await;
+    // A link someone (perhaps an attacker reading the mailbox) holds from before the change.
+    let token = request_reset(&env, "ria@example.com", 2).await;
+    let changed = api
+        .post(
+            "/api/auth/change-password",
+            json!({ "current_password": PASSWORD, "new_password": NEW_PASSWORD }),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    let r = reset(&env, &token, "attacker-chosen-passphrase-1").await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert!(r.problem_type().ends_with("invalid-token"));
+    assert_eq!(env.client().login("ria@example.com", NEW_PASSWORD).await.status, 200);
 }

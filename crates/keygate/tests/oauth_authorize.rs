@@ -1,6 +1,7 @@
 //! /oauth2/authorize security cases on every backend: exact redirect URI matching (only a
 //! loopback port may vary), error pages for untrusted redirects, `iss` on every authorization
-//! response, PKCE rules, scope and response type errors, prompt=none.
+//! response, PKCE rules, scope and response type errors, prompt=none, prompt=login and max_age
+//! (no sign-out before the new sign-in), and the consent step's owner and registration checks.
 
 mod common;
 
@@ -176,4 +177,158 @@ on_every_backend!(
     redirect_uri_variants_get_an_error_page_and_a_loopback_port_change_is_accepted,
     every_authorization_response_carries_iss_and_state,
     a_signed_in_user_gets_a_code_with_iss_by_query_or_form_post,
+    prompt_login_shows_the_form_again_and_keeps_the_session_until_a_new_sign_in,
+    max_age_zero_asks_for_a_new_sign_in_within_the_same_second,
+    another_users_post_leaves_a_pending_consent_to_its_owner,
+    consent_is_checked_against_the_clients_current_registration,
 );
+
+const PASSWORD: &str = "correct horse battery staple";
+
+async fn first_party_client(server: &OAuthServer) -> String {
+    let (id, _) = server
+        .client(serde_json::json!({"redirect_uris": [REDIRECT], "first_party": true}))
+        .await;
+    id
+}
+
+fn location(response: &reqwest::Response) -> String {
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "from {}", response.url());
+    response.headers()[LOCATION].to_str().unwrap().to_owned()
+}
+
+async fn prompt_login_shows_the_form_again_and_keeps_the_session_until_a_new_sign_in(server: &OAuthServer) {
+    let id = first_party_client(server).await;
+    server.user("kai@example.com", Some(PASSWORD)).await;
+    let browser = Browser::new(server);
+    let plain = support::authorize_url(server, &id, "openid", "s1");
+    let callback = browser.sign_in_and_consent(&plain, "kai@example.com", PASSWORD).await;
+    assert!(query_param(&callback, "code").is_some(), "{callback}");
+
+    // Any site can link here: the user must stay signed in.
+    let again = format!("{plain}&prompt=login");
+    let login = location(&browser.get(&again).await);
+    assert!(login.starts_with("/login?"), "{login}");
+    assert_eq!(query_param(&login, "prompt").as_deref(), Some("login"));
+    assert_eq!(
+        browser.get("/api/auth/me").await.status(),
+        StatusCode::OK,
+        "signed out by a link"
+    );
+    let page = browser.get(&login).await;
+    assert_eq!(
+        page.status(),
+        StatusCode::OK,
+        "the login form shows although a session exists"
+    );
+    // Skipping the sign-in gets no code: the resumed request asks again.
+    let resumed = query_param(&login, "return_to").unwrap();
+    let asked_again = location(&browser.get(&resumed).await);
+    assert!(asked_again.starts_with("/login?"), "{asked_again}");
+    // Signing in answers the request, under a new session.
+    let callback = browser.sign_in_and_consent(&again, "kai@example.com", PASSWORD).await;
+    assert!(callback.starts_with(REDIRECT), "{callback}");
+    assert!(query_param(&callback, "code").is_some(), "{callback}");
+    assert_eq!(query_param(&callback, "state").as_deref(), Some("s1"));
+}
+
+async fn max_age_zero_asks_for_a_new_sign_in_within_the_same_second(server: &OAuthServer) {
+    let id = first_party_client(server).await;
+    server.user("lou@example.com", Some(PASSWORD)).await;
+    let browser = Browser::new(server);
+    let plain = support::authorize_url(server, &id, "openid", "s2");
+    browser.sign_in_and_consent(&plain, "lou@example.com", PASSWORD).await;
+    // The clock has not moved since the sign-in.
+    let fresh = format!("{plain}&max_age=0");
+    let login = location(&browser.get(&fresh).await);
+    assert!(login.starts_with("/login?"), "max_age=0 gave {login}");
+    let within = format!("{plain}&max_age=3600");
+    let callback = location(&browser.get(&within).await);
+    assert!(
+        callback.starts_with(REDIRECT),
+        "a recent sign-in satisfies max_age=3600: {callback}"
+    );
+    let callback = browser.sign_in_and_consent(&fresh, "lou@example.com", PASSWORD).await;
+    assert!(query_param(&callback, "code").is_some(), "{callback}");
+}
+
+/// Signs `email` in and starts an authorization request that needs consent; the consent page.
+async fn pending_consent(server: &OAuthServer, browser: &Browser<'_>, client: &str, email: &str) -> String {
+    let url = support::authorize_url(server, client, "openid email", "s3");
+    let consent = browser.sign_in_and_consent_page(&url, email, PASSWORD).await;
+    assert!(consent.starts_with("/consent?"), "{consent}");
+    browser.get(&consent).await.text().await.unwrap()
+}
+
+async fn decide(browser: &Browser<'_>, page: &str, id: &str, action: &str) -> reqwest::Response {
+    let csrf = support::hidden_value(page, "csrf_token");
+    let form = [("csrf_token", csrf.as_str()), ("consent_id", id), ("action", action)];
+    browser.post("/consent", &form).await
+}
+
+async fn another_users_post_leaves_a_pending_consent_to_its_owner(server: &OAuthServer) {
+    let (id, _) = server.confidential_client().await;
+    server.user("mia@example.com", Some(PASSWORD)).await;
+    server.user("ned@example.com", Some(PASSWORD)).await;
+    let owner = Browser::new(server);
+    let page = pending_consent(server, &owner, &id, "mia@example.com").await;
+    let consent_id = support::hidden_value(&page, "consent_id");
+
+    let intruder = Browser::new(server);
+    let intruder_page = pending_consent(server, &intruder, &id, "ned@example.com").await;
+    let refused = decide(&intruder, &intruder_page, &consent_id, "deny").await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert!(refused.headers().get(LOCATION).is_none());
+
+    let callback = location(&decide(&owner, &page, &consent_id, "allow").await);
+    assert!(callback.starts_with(REDIRECT), "{callback}");
+    assert!(
+        query_param(&callback, "code").is_some(),
+        "the owner's request was destroyed: {callback}"
+    );
+}
+
+async fn consent_is_checked_against_the_clients_current_registration(server: &OAuthServer) {
+    let (id, secret) = server.confidential_client().await;
+    server.user("oli@example.com", Some(PASSWORD)).await;
+    let browser = Browser::new(server);
+    let admin = |change: serde_json::Value| {
+        common::client()
+            .patch(server.url(&format!("/admin/clients/{id}")))
+            .bearer_auth(common::oauth::ADMIN_TOKEN)
+            .json(&change)
+            .send()
+    };
+
+    // The scope narrowed while the user decided: the code carries only what is left.
+    let page = pending_consent(server, &browser, &id, "oli@example.com").await;
+    let consent_id = support::hidden_value(&page, "consent_id");
+    let narrowed = admin(serde_json::json!({"scope": "openid offline_access"}))
+        .await
+        .unwrap();
+    assert_eq!(narrowed.status(), StatusCode::OK);
+    let callback = location(&decide(&browser, &page, &consent_id, "allow").await);
+    let code = query_param(&callback, "code").unwrap();
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", common::oauth::VERIFIER),
+    ];
+    let token = server.post_form("/oauth2/token", Some((&id, &secret)), &form).await;
+    let body: serde_json::Value = token.json().await.unwrap();
+    assert_eq!(body["scope"], "openid", "{body}");
+
+    // The redirect URI was removed: an error page, never a redirect to it.
+    let restored = admin(serde_json::json!({"scope": "openid email"})).await.unwrap();
+    assert_eq!(restored.status(), StatusCode::OK);
+    let page = pending_consent(server, &browser, &id, "oli@example.com").await;
+    let consent_id = support::hidden_value(&page, "consent_id");
+    let moved = admin(serde_json::json!({"redirect_uris": ["http://127.0.0.1/callback"]}))
+        .await
+        .unwrap();
+    assert_eq!(moved.status(), StatusCode::OK);
+    let refused = decide(&browser, &page, &consent_id, "allow").await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert!(refused.headers().get(LOCATION).is_none());
+}

@@ -153,6 +153,16 @@ impl<'a> Browser<'a> {
         Self::location(&self.post("/consent", &form).await)
     }
 
+    /// Signs in (when the browser has no session yet) and follows redirects up to the consent
+    /// page or the client; its URL.
+    pub async fn sign_in_and_consent_page(&self, authorize: &str, email: &str, password: &str) -> String {
+        let first = Self::location(&self.get(authorize).await);
+        if !first.starts_with("/login?") {
+            return first;
+        }
+        self.sign_in(authorize, email, password).await
+    }
+
     pub async fn sign_in_and_consent(&self, authorize: &str, email: &str, password: &str) -> String {
         self.sign_in_and_decide(authorize, email, password, "allow").await
     }
