@@ -25,7 +25,9 @@ use layer::{ConfigFile, Layer};
 pub use mail::{MailFrom, MailOutbox, SmtpUrl};
 pub use oauth::OAuthConfig;
 pub use redis::RedisSettings;
-pub use types::{AdminToken, BackendKind, BindAddr, DatabaseUrl, Issuer, LogFilter, LogFormat, RedisUrl, Secret};
+pub use types::{
+    AdminToken, BackendKind, BindAddr, DatabaseUrl, Issuer, LogFilter, LogFormat, MetricsToken, RedisUrl, Secret,
+};
 
 /// The file read when `--config` is not given; a missing one is fine.
 pub const DEFAULT_FILE: &str = "keygate.toml";
@@ -45,6 +47,8 @@ pub struct Config {
     pub redis: RedisSettings,
     /// A static admin API bearer token.
     pub admin_token: Option<AdminToken>,
+    /// When set, `/metrics` needs `Authorization: Bearer <metrics_token>`.
+    pub metrics_token: Option<MetricsToken>,
     /// Log filter (`KEYGATE_LOG`, or `RUST_LOG`).
     pub log: LogFilter,
     pub log_format: LogFormat,
