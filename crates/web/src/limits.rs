@@ -77,6 +77,24 @@ pub enum InputError {
     ControlCharacter { name: String },
 }
 
+impl InputError {
+    /// The parameter or field at fault.
+    pub fn name(&self) -> &str {
+        match self {
+            InputError::TooLong { name, .. } | InputError::ControlCharacter { name } => name,
+        }
+    }
+}
+
+/// `name` as a static string when it is a known account API field (for problem documents).
+pub fn account_field(name: &str) -> Option<&'static str> {
+    ACCOUNT_FIELDS
+        .iter()
+        .map(|(n, _)| *n)
+        .chain(PASSWORD_FIELDS.iter().copied())
+        .find(|n| *n == name)
+}
+
 /// The limit for OAuth parameter `name`.
 pub fn oauth_limit(name: &str) -> usize {
     lookup(OAUTH_PARAMS, name).unwrap_or(OTHER_PARAM)

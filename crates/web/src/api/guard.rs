@@ -84,8 +84,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             ApiProblem::bad_json(format!("the body is not the JSON expected: {e}")).into_response()
         };
         let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(bad)?;
-        limits::check_json(&value, limits::account_limit)
-            .map_err(|e| ApiProblem::bad_json(e.to_string()).into_response())?;
+        limits::check_json(&value, limits::account_limit).map_err(|e| {
+            let mut problem = ApiProblem::bad_json(e.to_string());
+            problem.field = limits::account_field(e.name());
+            problem.into_response()
+        })?;
         serde_json::from_value(value).map(JsonBody).map_err(bad)
     }
 }
