@@ -186,6 +186,37 @@ pub async fn refuse_control_urls(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
+/// Middleware for the HTML pages' form posts (everything outside `/oauth2/`, whose parser applies
+/// the OAuth table itself): a field holding a control character (passwords excepted) is answered
+/// 400 before the handler sees it, so `consent_id=%00` or a NUL in a token never reaches a store.
+pub async fn refuse_control_forms(request: Request, next: Next) -> Response {
+    let is_form = request
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or("").trim())
+        .is_some_and(|essence| essence.eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+    if !is_form || request.uri().path().starts_with("/oauth2/") {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    // The body size limit of the outer layers still applies while this reads.
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    };
+    let refused = form_urlencoded::parse(&bytes)
+        .any(|(name, value)| has_control(&name) || (!PASSWORD_FIELDS.contains(&name.as_ref()) && has_control(&value)));
+    if refused {
+        return (
+            StatusCode::BAD_REQUEST,
+            "Bad request: a form field holds a control character.\n",
+        )
+            .into_response();
+    }
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
+}
+
 /// Whether a raw URL path or query holds a control character, as is or percent-encoded.
 pub fn url_has_control(raw: &str) -> bool {
     has_control(&percent_decoded(raw))
