@@ -285,7 +285,47 @@ async fn pkce_parameters_keep_their_rfc_bounds(server: &OAuthServer) {
     assert_ne!(response.status(), StatusCode::BAD_REQUEST);
 }
 
+async fn a_signed_in_user_reaches_consent_only_with_bounded_parameters(server: &OAuthServer) {
+    let (id, _) = server.confidential_client().await;
+    let password = "violet-harbor-lantern-42";
+    server.user("consent@example.com", Some(password)).await;
+    let browser = reqwest::Client::builder()
+        .no_proxy()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = browser
+        .post(server.url("/api/auth/login"))
+        .json(&serde_json::json!({ "email": "consent@example.com", "password": password }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::OK);
+    let url = server.url("/oauth2/authorize");
+    let over = authorize_query(&id, &[("nonce", &"n".repeat(100 * 1024)), ("state", "s")]);
+    let response = browser
+        .post(&url)
+        .header("content-type", FORM)
+        .body(over)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::BAD_REQUEST,
+        "nothing may be kept for consent"
+    );
+    assert!(response.headers().get("location").is_none());
+    let at_limit = authorize_query(&id, &[("nonce", &"n".repeat(512)), ("state", &"s".repeat(512))]);
+    let response = browser.get(format!("{url}?{at_limit}")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with("/consent?id="), "{location}");
+}
+
 on_every_backend!(
+    a_signed_in_user_reaches_consent_only_with_bounded_parameters,
     authorize_refuses_an_oversized_state_or_nonce_on_a_page_never_a_redirect,
     token_endpoint_refuses_oversized_parameters_with_invalid_request,
     nul_in_client_ids_and_basic_credentials_is_refused_never_a_5xx,
