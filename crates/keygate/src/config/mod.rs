@@ -6,6 +6,7 @@ mod env;
 pub mod janitor;
 mod layer;
 pub mod mail;
+mod metrics_token;
 pub mod oauth;
 pub mod redis;
 pub mod types;
@@ -23,11 +24,10 @@ pub use env::{SECRET_KEYS, variable_for};
 pub use janitor::{AuditSettings, JanitorSettings};
 use layer::{ConfigFile, Layer};
 pub use mail::{MailFrom, MailOutbox, SmtpUrl};
+pub use metrics_token::{METRICS_TOKEN_MIN_CHARS, MetricsToken};
 pub use oauth::OAuthConfig;
 pub use redis::RedisSettings;
-pub use types::{
-    AdminToken, BackendKind, BindAddr, DatabaseUrl, Issuer, LogFilter, LogFormat, MetricsToken, RedisUrl, Secret,
-};
+pub use types::{AdminToken, BackendKind, BindAddr, DatabaseUrl, Issuer, LogFilter, LogFormat, RedisUrl, Secret};
 
 /// The file read when `--config` is not given; a missing one is fine.
 pub const DEFAULT_FILE: &str = "keygate.toml";
