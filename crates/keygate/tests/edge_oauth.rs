@@ -246,7 +246,7 @@ async fn authorization_schemes_are_case_insensitive_everywhere(server: &OAuthSer
     }
 }
 
-async fn token_introspect_and_revoke_take_only_form_bodies(server: &OAuthServer) {
+async fn token_introspect_revoke_and_userinfo_take_only_form_bodies(server: &OAuthServer) {
     let (id, secret) = server.confidential_client().await;
     let auth = basic("Basic", &id, &secret);
     let bodies = [
@@ -264,6 +264,10 @@ async fn token_introspect_and_revoke_take_only_form_bodies(server: &OAuthServer)
         let (status, answer) = post(server, path, Some(&auth), with_charset, body).await;
         assert_eq!(status, StatusCode::OK, "{path}: {answer}");
     }
+    // Userinfo takes a token in the body only from a form body (RFC 6750 §2.2).
+    let (status, answer) = post(server, "/oauth2/userinfo", None, Some("text/plain"), "access_token=x").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert_eq!(answer["error"], "invalid_request");
 }
 
 async fn pkce_parameters_keep_their_rfc_bounds(server: &OAuthServer) {
@@ -330,7 +334,7 @@ on_every_backend!(
     token_endpoint_refuses_oversized_parameters_with_invalid_request,
     nul_in_client_ids_and_basic_credentials_is_refused_never_a_5xx,
     authorization_schemes_are_case_insensitive_everywhere,
-    token_introspect_and_revoke_take_only_form_bodies,
+    token_introspect_revoke_and_userinfo_take_only_form_bodies,
     pkce_parameters_keep_their_rfc_bounds,
 );
 

@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
 use keygate_core::oauth::OAuthError;
 
-use super::form::Params;
+use super::form::{Params, require_form};
 use super::response::{BearerError, json_no_store};
 use crate::authorization::{self, Scheme};
 use crate::state::AppState;
@@ -34,6 +34,8 @@ pub async fn userinfo(
         })?
         .map(str::to_owned);
     let from_body = if method == Method::POST && !body.is_empty() {
+        // RFC 6750 §2.2: a body token only in a form body.
+        require_form(&headers).map_err(|e| BearerError(Some(e)))?;
         Params::parse(&body)
             .map_err(|e| BearerError(Some(e)))?
             .take("access_token")
