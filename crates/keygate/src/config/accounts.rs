@@ -52,7 +52,7 @@ impl TryFrom<String> for SecretKey {
         let distinct = bytes.iter().collect::<std::collections::BTreeSet<_>>().len();
         if distinct < SECRET_KEY_MIN_DISTINCT_BYTES {
             return Err(format!(
-                "is not random: its {} bytes hold only {distinct} distinct values (at least {SECRET_KEY_MIN_DISTINCT_BYTES} needed); generate one with `openssl rand -base64 32`",
+                "is not random: its {} bytes take only {distinct} of the 256 possible values (a random key takes about 30; at least {SECRET_KEY_MIN_DISTINCT_BYTES} are needed); generate one with `openssl rand -base64 32`",
                 bytes.len()
             ));
         }
@@ -273,7 +273,7 @@ mod tests {
             (0..32).map(|i| i % 15).collect::<Vec<u8>>(),
         ] {
             let err = SecretKey::try_from(STANDARD.encode(&weak)).unwrap_err();
-            assert!(err.starts_with("is not random: its 32 bytes hold only"), "{err}");
+            assert!(err.starts_with("is not random: its 32 bytes take only"), "{err}");
             assert!(!err.contains('\n'));
         }
         let sixteen: Vec<u8> = (0..32).map(|i| i % 16).collect();

@@ -257,7 +257,7 @@ fn an_all_zero_secret_key_is_refused_with_one_sentence_naming_its_source() {
     let zeros = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
     let err = load_env(&[("KEYGATE_SECRET_KEY", zeros)]).unwrap_err().to_string();
     assert!(
-        err.starts_with("secret_key is not random: its 32 bytes hold only 1 distinct values"),
+        err.starts_with("secret_key is not random: its 32 bytes take only 1 of the 256 possible values"),
         "{err}"
     );
     assert!(err.ends_with("(from environment variable KEYGATE_SECRET_KEY)"), "{err}");
