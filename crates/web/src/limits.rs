@@ -186,17 +186,21 @@ pub async fn refuse_control_urls(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
+/// Whether the request's `Content-Type` is `application/x-www-form-urlencoded` (parameters such
+/// as `; charset=UTF-8` allowed, any letter case).
+pub fn is_form(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or("").trim())
+        .is_some_and(|essence| essence.eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+}
+
 /// Middleware for the HTML pages' form posts (everything outside `/oauth2/`, whose parser applies
 /// the OAuth table itself): a field holding a control character (passwords excepted) is answered
 /// 400 before the handler sees it, so `consent_id=%00` or a NUL in a token never reaches a store.
 pub async fn refuse_control_forms(request: Request, next: Next) -> Response {
-    let is_form = request
-        .headers()
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim())
-        .is_some_and(|essence| essence.eq_ignore_ascii_case("application/x-www-form-urlencoded"));
-    if !is_form || request.uri().path().starts_with("/oauth2/") {
+    if !is_form(request.headers()) || request.uri().path().starts_with("/oauth2/") {
         return next.run(request).await;
     }
     let (parts, body) = request.into_parts();

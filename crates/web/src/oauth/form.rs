@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use keygate_core::oauth::{ClientCredentials, OAuthError};
@@ -16,12 +16,7 @@ use crate::limits;
 /// Whether the request says its body is a form (`application/x-www-form-urlencoded`, parameters
 /// such as `; charset=UTF-8` allowed); anything else is `invalid_request` at the token endpoints.
 pub fn require_form(headers: &HeaderMap) -> Result<(), OAuthError> {
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim())
-        .is_some_and(|essence| essence.eq_ignore_ascii_case("application/x-www-form-urlencoded"));
-    if is_form {
+    if limits::is_form(headers) {
         Ok(())
     } else {
         Err(OAuthError::invalid_request(
@@ -109,7 +104,7 @@ fn form_decode(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use axum::http::HeaderValue;
+    use axum::http::{HeaderValue, header};
 
     use super::*;
 
