@@ -23,6 +23,10 @@ pub fn web_config(config: &Config) -> WebConfig {
         request_timeout: Duration::from_secs(config.http.request_timeout_secs),
         body_limit_bytes: config.http.body_limit_bytes,
         templates_dir: config.templates_dir.clone(),
+        metrics_token: config
+            .metrics_token
+            .as_ref()
+            .map(|t| keygate_web::metrics::MetricsToken::new(t.expose())),
         ..WebConfig::default()
     }
 }

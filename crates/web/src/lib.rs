@@ -5,11 +5,13 @@
 
 pub mod admin;
 pub mod api;
+pub mod authorization;
 pub mod csrf;
 pub mod error;
 pub mod hashing;
 pub mod health;
 mod layers;
+pub mod limits;
 pub mod metrics;
 pub mod oauth;
 pub mod pages;

@@ -1,16 +1,44 @@
-//! Prometheus metrics: the process-wide recorder, the `/metrics` endpoint and the middleware that
-//! counts requests by route (the matched pattern, never the raw URI) and status.
+//! Prometheus metrics: the process-wide recorder, the `/metrics` endpoint (behind a bearer token
+//! when `metrics_token` is set) and the middleware that counts requests by route (the matched
+//! pattern, never the raw URI) and status.
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
+use keygate_core::secret_token::constant_time_eq;
+
+use crate::authorization::{self, Scheme};
 use crate::state::AppState;
+
+/// The bearer token `/metrics` asks for (`metrics_token`). `Debug` never shows it.
+#[derive(Clone)]
+pub struct MetricsToken(String);
+
+impl MetricsToken {
+    pub fn new(token: impl Into<String>) -> Self {
+        MetricsToken(token.into())
+    }
+
+    /// Whether the request carries `Authorization: Bearer <token>` (compared in constant time).
+    fn admits(&self, headers: &HeaderMap) -> bool {
+        authorization::credentials(headers, Scheme::Bearer)
+            .ok()
+            .flatten()
+            .is_some_and(|presented| constant_time_eq(presented.as_bytes(), self.0.as_bytes()))
+    }
+}
+
+impl std::fmt::Debug for MetricsToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetricsToken(<redacted>)")
+    }
+}
 
 pub const REQUESTS_TOTAL: &str = "keygate_http_requests_total";
 pub const REQUEST_DURATION: &str = "keygate_http_request_duration_seconds";
@@ -67,7 +95,17 @@ impl Metrics {
     }
 }
 
-pub async fn endpoint(State(state): State<AppState>) -> Response {
+pub async fn endpoint(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(token) = &state.config.metrics_token
+        && !token.admits(&headers)
+    {
+        let mut response = StatusCode::UNAUTHORIZED.into_response();
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"keygate-metrics\""),
+        );
+        return response;
+    }
     let body = state.metrics.render();
     let mut response = body.into_response();
     response.headers_mut().insert(

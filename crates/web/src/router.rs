@@ -17,6 +17,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::admin::routes())
         .merge(crate::pages::routes(state.clone()))
         .merge(crate::api::routes(state.clone()))
+        .layer(axum::middleware::from_fn(crate::limits::refuse_control_forms))
+        .layer(axum::middleware::from_fn(crate::limits::refuse_control_urls))
         .with_state(state);
     layers::apply(routes, &config)
 }

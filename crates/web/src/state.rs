@@ -13,7 +13,7 @@ use keygate_core::store::Stores;
 use crate::admin::AdminSettings;
 use crate::api::AccountsApi;
 use crate::health::ReadyCheck;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, MetricsToken};
 use crate::oauth::OAuthState;
 use crate::pages::Pages;
 
@@ -30,6 +30,8 @@ pub struct WebConfig {
     pub ready_timeout: Duration,
     /// A folder whose page templates replace the built-in ones of the same name.
     pub templates_dir: Option<PathBuf>,
+    /// When set, `/metrics` answers only requests carrying it as a bearer token.
+    pub metrics_token: Option<MetricsToken>,
 }
 
 impl Default for WebConfig {
@@ -40,6 +42,7 @@ impl Default for WebConfig {
             body_limit_bytes: 1024 * 1024,
             ready_timeout: Duration::from_secs(2),
             templates_dir: None,
+            metrics_token: None,
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use base64::Engine;
 use keygate_core::accounts::AccountsConfig;
 use keygate_core::crypto::SecretBox;
 use keygate_core::password::PasswordPolicy;
@@ -29,10 +30,32 @@ impl SecretKey {
     }
 }
 
+/// Fewest distinct byte values a key may hold: 32 random bytes hold about 30, so fewer than 16
+/// means a made-up key (all zeros, a repeated pattern), not a random one.
+pub const SECRET_KEY_MIN_DISTINCT_BYTES: usize = 16;
+
+/// The key's bytes, decoded as `SecretBox::from_base64` decodes them (any base64 alphabet).
+fn key_bytes(text: &str) -> zeroize::Zeroizing<Vec<u8>> {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
+        .iter()
+        .find_map(|engine| engine.decode(text.trim()).ok())
+        .map(zeroize::Zeroizing::new)
+        .unwrap_or_default()
+}
+
 impl TryFrom<String> for SecretKey {
     type Error = String;
     fn try_from(value: String) -> Result<Self, String> {
         SecretBox::from_base64(&value).map_err(|e| e.to_string())?;
+        let bytes = key_bytes(&value);
+        let distinct = bytes.iter().collect::<std::collections::BTreeSet<_>>().len();
+        if distinct < SECRET_KEY_MIN_DISTINCT_BYTES {
+            return Err(format!(
+                "is not random: its {} bytes take only {distinct} of the 256 possible values (a random key takes about 30; at least {SECRET_KEY_MIN_DISTINCT_BYTES} are needed); generate one with `openssl rand -base64 32`",
+                bytes.len()
+            ));
+        }
         Ok(SecretKey(Secret::new(value)))
     }
 }
@@ -239,6 +262,22 @@ mod tests {
                 .unwrap_err()
                 .contains("32 bytes")
         );
+    }
+
+    #[test]
+    fn a_secret_key_without_entropy_is_refused_with_one_sentence() {
+        use base64::engine::general_purpose::STANDARD;
+        for weak in [
+            [0u8; 32].to_vec(),
+            [7u8; 32].to_vec(),
+            (0..32).map(|i| i % 15).collect::<Vec<u8>>(),
+        ] {
+            let err = SecretKey::try_from(STANDARD.encode(&weak)).unwrap_err();
+            assert!(err.starts_with("is not random: its 32 bytes take only"), "{err}");
+            assert!(!err.contains('\n'));
+        }
+        let sixteen: Vec<u8> = (0..32).map(|i| i % 16).collect();
+        assert!(SecretKey::try_from(STANDARD.encode(&sixteen)).is_ok());
     }
 
     #[test]

@@ -9,7 +9,14 @@ use super::layer::Layer;
 pub const PREFIX: &str = "KEYGATE_";
 
 /// Keys whose value may come from a file named by `KEYGATE_<KEY>_FILE` (Docker/Kubernetes secrets).
-pub const SECRET_KEYS: &[&str] = &["admin_token", "database_url", "redis_url", "smtp_url", "secret_key"];
+pub const SECRET_KEYS: &[&str] = &[
+    "admin_token",
+    "metrics_token",
+    "database_url",
+    "redis_url",
+    "smtp_url",
+    "secret_key",
+];
 
 /// Variables with the prefix that are not configuration keys: the `--config` flag's variable and
 /// the test suites' service URLs.

@@ -6,6 +6,7 @@ mod env;
 pub mod janitor;
 mod layer;
 pub mod mail;
+mod metrics_token;
 pub mod oauth;
 pub mod redis;
 pub mod types;
@@ -23,6 +24,7 @@ pub use env::{SECRET_KEYS, variable_for};
 pub use janitor::{AuditSettings, JanitorSettings};
 use layer::{ConfigFile, Layer};
 pub use mail::{MailFrom, MailOutbox, SmtpUrl};
+pub use metrics_token::{METRICS_TOKEN_MIN_CHARS, MetricsToken};
 pub use oauth::OAuthConfig;
 pub use redis::RedisSettings;
 pub use types::{AdminToken, BackendKind, BindAddr, DatabaseUrl, Issuer, LogFilter, LogFormat, RedisUrl, Secret};
@@ -45,6 +47,8 @@ pub struct Config {
     pub redis: RedisSettings,
     /// A static admin API bearer token.
     pub admin_token: Option<AdminToken>,
+    /// When set, `/metrics` needs `Authorization: Bearer <metrics_token>`.
+    pub metrics_token: Option<MetricsToken>,
     /// Log filter (`KEYGATE_LOG`, or `RUST_LOG`).
     pub log: LogFilter,
     pub log_format: LogFormat,

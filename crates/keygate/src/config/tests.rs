@@ -251,3 +251,29 @@ fn redis_prefix_defaults_to_keygate_and_can_be_set_per_deployment() {
     let err = load_env(&[("KEYGATE_REDIS__PREFIX", "two words")]).unwrap_err();
     assert!(err.to_string().contains("redis.prefix"), "{err}");
 }
+
+#[test]
+fn an_all_zero_secret_key_is_refused_with_one_sentence_naming_its_source() {
+    let zeros = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    let err = load_env(&[("KEYGATE_SECRET_KEY", zeros)]).unwrap_err().to_string();
+    assert!(
+        err.starts_with("secret_key is not random: its 32 bytes take only 1 of the 256 possible values"),
+        "{err}"
+    );
+    assert!(err.ends_with("(from environment variable KEYGATE_SECRET_KEY)"), "{err}");
+    assert!(!err.contains('\n') && !err.contains(zeros), "{err}");
+}
+
+#[test]
+fn metrics_token_is_optional_read_from_a_file_and_redacted() {
+    assert!(load_env(&[]).unwrap().config.metrics_token.is_none());
+    let token = "m3tr1cs-t0ken-for-prometheus";
+    let file = temp_file(&format!("{token}\n"));
+    let loaded = load_env(&[("KEYGATE_METRICS_TOKEN_FILE", file.path().to_str().unwrap())]).unwrap();
+    let config = &loaded.config;
+    assert_eq!(config.metrics_token.as_ref().unwrap().expose(), token);
+    assert!(!format!("{config:?}").contains(token));
+    assert!(!serde_json::to_string(config).unwrap().contains(token));
+    let err = load_env(&[("KEYGATE_METRICS_TOKEN", "short")]).unwrap_err().to_string();
+    assert!(err.starts_with("metrics_token is 5 characters long"), "{err}");
+}

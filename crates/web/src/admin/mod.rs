@@ -9,9 +9,10 @@ mod ops;
 pub use ops::{event_view, key_view};
 
 use axum::Router;
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use keygate_core::StoreError;
@@ -19,7 +20,9 @@ use keygate_core::oauth::OAuthError;
 use keygate_core::secret_token::{SecretKind, SecretToken, constant_time_eq};
 use serde_json::json;
 
+use crate::authorization::{self, Scheme};
 use crate::error::cause_chain;
+use crate::limits;
 use crate::state::AppState;
 
 /// The PAT scope that grants the admin API.
@@ -104,12 +107,9 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = AdminError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let bearer = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
+        let bearer = authorization::credentials(&parts.headers, Scheme::Bearer)
+            .ok()
+            .flatten()
             .ok_or(AdminError::Unauthorized)?;
         if bearer.starts_with(SecretKind::PersonalAccessToken.prefix()) {
             return admin_pat(state, bearer).await;
@@ -148,6 +148,27 @@ pub(crate) fn log_store(err: &StoreError) {
     tracing::error!(error = %cause_chain(err), "admin request failed");
 }
 
+/// Longest string anywhere in an admin API body (client names, redirect URIs, scope lists).
+pub const ADMIN_FIELD_LIMIT: usize = 4096;
+
+/// Refuses an admin JSON body with a string over [`ADMIN_FIELD_LIMIT`] or holding a control
+/// character, before a handler stores any of it. (Bodies that are not JSON reach the handler,
+/// which answers its own 400.)
+async fn check_body(request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(bytes) => bytes,
+        Err(_) => return StatusCode::PAYLOAD_TOO_LARGE.into_response(),
+    };
+    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes)
+        && let Err(err) = limits::check_json(&value, |_| ADMIN_FIELD_LIMIT)
+    {
+        return AdminError::BadRequest(err.to_string()).into_response();
+    }
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
+}
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/admin/clients", get(clients::list).post(clients::create))
@@ -164,4 +185,5 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/tokens/revoke", post(ops::revoke_tokens))
         .route("/admin/stats", get(ops::stats))
         .route("/admin/audit", get(ops::audit))
+        .layer(axum::middleware::from_fn(check_body))
 }

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
 use super::problem::ApiProblem;
+use crate::limits;
 use crate::state::AppState;
 
 fn is_json(content_type: &str) -> bool {
@@ -56,8 +57,9 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
     next.run(request).await
 }
 
-/// A JSON request body, parsed into `T`; problems for a wrong content type, bad JSON or a body
-/// over the limit (which is refused before anything is hashed).
+/// A JSON request body, parsed into `T`; problems for a wrong content type, bad JSON, a body
+/// over the limit (which is refused before anything is hashed), or a field over its limit or
+/// holding a control character (see [`limits::ACCOUNT_FIELDS`]).
 pub struct JsonBody<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
@@ -78,9 +80,16 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                 let status = rejection.status();
                 ApiProblem::new(status, "invalid-request", "Invalid request", rejection.body_text()).into_response()
             })?;
-        serde_json::from_slice(&bytes)
-            .map(JsonBody)
-            .map_err(|e| ApiProblem::bad_json(format!("the body is not the JSON expected: {e}")).into_response())
+        let bad = |e: serde_json::Error| {
+            ApiProblem::bad_json(format!("the body is not the JSON expected: {e}")).into_response()
+        };
+        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(bad)?;
+        limits::check_json(&value, limits::account_limit).map_err(|e| {
+            let mut problem = ApiProblem::bad_json(e.to_string());
+            problem.field = limits::account_field(e.name());
+            problem.into_response()
+        })?;
+        serde_json::from_value(value).map(JsonBody).map_err(bad)
     }
 }
 

@@ -4,7 +4,7 @@
 //! (a session or a personal access token limited to its scopes).
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
-use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
+use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::Response;
@@ -14,6 +14,7 @@ use keygate_core::secret_token::SecretToken;
 
 use super::AccountsApi;
 use super::problem::problem_for;
+use crate::authorization::{self, Scheme};
 use crate::state::AppState;
 
 pub const COOKIE_NAME: &str = "keygate_session";
@@ -141,18 +142,15 @@ impl Caller {
     }
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-}
-
 impl FromRequestParts<AppState> for Caller {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let service = &state.accounts.service;
-        if let Some(token) = bearer(&parts.headers) {
+        // A malformed bearer header is a 401 too, never a fall back to the cookie.
+        let bearer = authorization::credentials(&parts.headers, Scheme::Bearer)
+            .map_err(|_| problem_for(AccountError::Unauthenticated))?;
+        if let Some(token) = bearer {
             return match service.authenticate_pat(token).await {
                 Ok(Some((pat, user))) => Ok(Caller(Authenticated::Pat { pat, user })),
                 Ok(None) => Err(problem_for(AccountError::Unauthenticated)),

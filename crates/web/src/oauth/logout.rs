@@ -36,6 +36,20 @@ pub async fn logout(
     headers: HeaderMap,
     Query(query): Query<LogoutQuery>,
 ) -> Response {
+    let fields = [
+        ("id_token_hint", &query.id_token_hint),
+        ("post_logout_redirect_uri", &query.post_logout_redirect_uri),
+        ("state", &query.state),
+        ("client_id", &query.client_id),
+    ];
+    for (name, value) in fields {
+        if let Some(Err(err)) = value.as_deref().map(|v| crate::limits::check_oauth_param(name, v)) {
+            return refused(
+                &state,
+                &format!("The application's sign-out request is invalid: {err}."),
+            );
+        }
+    }
     let Some(hint) = query.id_token_hint.as_deref().filter(|h| !h.is_empty()) else {
         return see_other("/logout");
     };

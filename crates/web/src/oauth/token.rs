@@ -1,4 +1,5 @@
-//! POST /oauth2/token, /oauth2/introspect and /oauth2/revoke: client-authenticated form posts.
+//! POST /oauth2/token, /oauth2/introspect and /oauth2/revoke: client-authenticated form posts
+//! (`application/x-www-form-urlencoded` only, RFC 6749 §3.2).
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -7,13 +8,14 @@ use axum::response::{IntoResponse, Response};
 use keygate_core::model::Client;
 use keygate_core::oauth::{OAuthError, TokenRequest, authenticate};
 
-use super::form::{Params, client_credentials};
+use super::form::{Params, client_credentials, require_form};
 use super::response::{TokenEndpointError, json_no_store, no_store};
 use crate::api::ClientMeta;
 use crate::state::AppState;
 
-/// Parses the body and authenticates the client.
+/// Checks the content type, parses the body and authenticates the client.
 async fn authenticated(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(Client, Params), OAuthError> {
+    require_form(headers)?;
     let mut params = Params::parse(body)?;
     let credentials = client_credentials(headers, &mut params)?;
     let client = authenticate(state.stores.clients.as_ref(), &credentials).await?;

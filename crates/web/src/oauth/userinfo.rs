@@ -3,12 +3,13 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
 use keygate_core::oauth::OAuthError;
 
-use super::form::Params;
+use super::form::{Params, require_form};
 use super::response::{BearerError, json_no_store};
+use crate::authorization::{self, Scheme};
 use crate::state::AppState;
 
 pub async fn userinfo(
@@ -25,12 +26,16 @@ pub async fn userinfo(
         // Treated as no token at all: 401 with a bare Bearer challenge (DESIGN §4).
         return Err(BearerError(None));
     }
-    let from_header = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .map(|t| t.trim().to_owned());
+    let from_header = authorization::credentials(&headers, Scheme::Bearer)
+        .map_err(|_| {
+            BearerError(Some(OAuthError::invalid_request(
+                "the Authorization header is malformed",
+            )))
+        })?
+        .map(str::to_owned);
     let from_body = if method == Method::POST && !body.is_empty() {
+        // RFC 6750 §2.2: a body token only in a form body.
+        require_form(&headers).map_err(|e| BearerError(Some(e)))?;
         Params::parse(&body)
             .map_err(|e| BearerError(Some(e)))?
             .take("access_token")
