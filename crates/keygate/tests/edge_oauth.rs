@@ -183,6 +183,14 @@ async fn nul_in_client_ids_and_basic_credentials_is_refused_never_a_5xx(server: 
             .unwrap()
             .contains("control character")
     );
+    // A stranger learns nothing about the body rules: 401 before the body is looked at.
+    let stranger = common::client()
+        .post(url("/admin/clients"))
+        .json(&metadata)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stranger.status(), StatusCode::UNAUTHORIZED);
 }
 
 async fn authorization_schemes_are_case_insensitive_everywhere(server: &OAuthServer) {

@@ -177,13 +177,14 @@ fn walk(value: &serde_json::Value, field: &str, limit: fn(&str) -> usize) -> Res
 pub async fn refuse_control_urls(request: Request, next: Next) -> Response {
     let uri = request.uri();
     if url_has_control(uri.path()) || uri.query().is_some_and(url_has_control) {
-        return (
-            StatusCode::BAD_REQUEST,
-            "Bad request: the URL holds a control character.\n",
-        )
-            .into_response();
+        return control_refusal("the URL holds a control character");
     }
     next.run(request).await
+}
+
+/// The 400 of the control-character rules: an RFC 9457 problem like every other refusal.
+fn control_refusal(detail: &'static str) -> Response {
+    crate::api::ApiProblem::new(StatusCode::BAD_REQUEST, "invalid-request", "Invalid request", detail).into_response()
 }
 
 /// Whether the request's `Content-Type` is `application/x-www-form-urlencoded` (parameters such
@@ -211,11 +212,7 @@ pub async fn refuse_control_forms(request: Request, next: Next) -> Response {
     let refused = form_urlencoded::parse(&bytes)
         .any(|(name, value)| has_control(&name) || (!PASSWORD_FIELDS.contains(&name.as_ref()) && has_control(&value)));
     if refused {
-        return (
-            StatusCode::BAD_REQUEST,
-            "Bad request: a form field holds a control character.\n",
-        )
-            .into_response();
+        return control_refusal("a form field holds a control character");
     }
     next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
         .await

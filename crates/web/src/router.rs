@@ -14,7 +14,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health/ready", get(health::ready))
         .route("/metrics", get(metrics::endpoint))
         .merge(crate::oauth::routes(state.clone()))
-        .merge(crate::admin::routes())
+        .merge(crate::admin::routes(state.clone()))
         .merge(crate::pages::routes(state.clone()))
         .merge(crate::api::routes(state.clone()))
         .layer(axum::middleware::from_fn(crate::limits::refuse_control_forms))

@@ -9,7 +9,7 @@ mod ops;
 pub use ops::{event_view, key_view};
 
 use axum::Router;
-use axum::extract::{FromRequestParts, Request};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
@@ -152,10 +152,14 @@ pub(crate) fn log_store(err: &StoreError) {
 pub const ADMIN_FIELD_LIMIT: usize = 4096;
 
 /// Refuses an admin JSON body with a string over [`ADMIN_FIELD_LIMIT`] or holding a control
-/// character, before a handler stores any of it. (Bodies that are not JSON reach the handler,
+/// character, before a handler stores any of it; a caller who is no admin gets 401 first, so the
+/// rules of the body are no answer to strangers. (Bodies that are not JSON reach the handler,
 /// which answers its own 400.)
-async fn check_body(request: Request, next: Next) -> Response {
-    let (parts, body) = request.into_parts();
+async fn check_body(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let (mut parts, body) = request.into_parts();
+    if let Err(refused) = Admin::from_request_parts(&mut parts, &state).await {
+        return refused.into_response();
+    }
     let bytes = match axum::body::to_bytes(body, usize::MAX).await {
         Ok(bytes) => bytes,
         Err(_) => return StatusCode::PAYLOAD_TOO_LARGE.into_response(),
@@ -169,7 +173,7 @@ async fn check_body(request: Request, next: Next) -> Response {
         .await
 }
 
-pub fn routes() -> Router<AppState> {
+pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/admin/clients", get(clients::list).post(clients::create))
         .route(
@@ -185,5 +189,5 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/tokens/revoke", post(ops::revoke_tokens))
         .route("/admin/stats", get(ops::stats))
         .route("/admin/audit", get(ops::audit))
-        .layer(axum::middleware::from_fn(check_body))
+        .layer(axum::middleware::from_fn_with_state(state, check_body))
 }
