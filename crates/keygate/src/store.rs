@@ -16,6 +16,7 @@ pub async fn open(config: &Config) -> anyhow::Result<Backend> {
         max_connections: config.database.max_connections,
         acquire_timeout: config.database.acquire_timeout(),
         busy_timeout: config.database.busy_timeout(),
+        query_timeout: config.database.query_timeout(),
     };
     Backend::connect(config.database_url.expose(), &options)
         .await

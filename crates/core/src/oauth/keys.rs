@@ -61,9 +61,11 @@ impl KeyManager {
         let now = clock.now();
         let mut keys = store.list_keys().await?;
         if keys.is_empty() {
+            // Instances started at once on an empty store race here: one creates the keys, the
+            // others load them, so every instance signs with and publishes the same set.
             let fresh = initial_keys(now, &secret_box)?;
             let audit = rotation_event(&fresh, "system", &RequestMeta::default(), now, "created");
-            store.save_keys(&fresh, &[], &[audit]).await?;
+            store.create_first_keys(&fresh, &[audit]).await?;
             keys = store.list_keys().await?;
         }
         let loaded = load(&keys, &secret_box, now)?;

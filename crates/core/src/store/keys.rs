@@ -12,4 +12,8 @@ pub trait SigningKeyStore: Send + Sync {
     /// Inserts the new keys and replaces the changed ones in one transaction (a rotation).
     /// `Conflict("kid")` if an inserted kid exists; `NotFound("key")` if an updated one does not.
     async fn save_keys(&self, insert: &[SigningKey], update: &[SigningKey], audit: &[AuditEvent]) -> StoreResult<()>;
+    /// Inserts `keys` only if there are no keys at all, atomically: of instances starting at once
+    /// on an empty store exactly one creates the first keys (`true`); the others get `false` and
+    /// use the winner's.
+    async fn create_first_keys(&self, keys: &[SigningKey], audit: &[AuditEvent]) -> StoreResult<bool>;
 }

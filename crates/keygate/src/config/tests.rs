@@ -251,3 +251,10 @@ fn redis_prefix_defaults_to_keygate_and_can_be_set_per_deployment() {
     let err = load_env(&[("KEYGATE_REDIS__PREFIX", "two words")]).unwrap_err();
     assert!(err.to_string().contains("redis.prefix"), "{err}");
 }
+
+#[test]
+fn redis_is_optional_for_readiness_unless_required() {
+    assert!(!load_env(&[]).unwrap().config.redis.required);
+    let loaded = load_env(&[("KEYGATE_REDIS__REQUIRED", "true")]).unwrap();
+    assert!(loaded.config.redis.required);
+}

@@ -95,6 +95,16 @@ impl SigningKeyStore for MemoryStore {
         st.record_audit(audit);
         Ok(())
     }
+
+    async fn create_first_keys(&self, keys: &[SigningKey], audit: &[AuditEvent]) -> StoreResult<bool> {
+        let mut st = self.lock()?;
+        if !st.keys.is_empty() {
+            return Ok(false);
+        }
+        st.keys.extend(keys.iter().cloned());
+        st.record_audit(audit);
+        Ok(true)
+    }
 }
 
 fn matches(filter: &AuditFilter, e: &AuditEvent) -> bool {

@@ -7,11 +7,16 @@ use keygate_core::ids::KeyId;
 use keygate_core::model::{AuditEvent, EncryptedBlob, KeyState, SigningAlg, SigningKey};
 use keygate_core::store::SigningKeyStore;
 use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 
-use super::SqlStore;
+use super::bounded::Bounded;
 use super::error::{conflict_on, db_err};
 use super::rows::{RowExt, opt_ms, to_json};
 use super::tx::{commit, insert_audit};
+use super::{Dialect, SqlStore};
+
+/// The advisory lock that serialises first-start key creation on PostgreSQL ("kg-first").
+const FIRST_KEYS_LOCK: i64 = 0x6B67_2D66_6972_7374;
 
 fn key_from_row(row: &AnyRow) -> StoreResult<SigningKey> {
     Ok(SigningKey {
@@ -35,6 +40,7 @@ impl SigningKeyStore for SqlStore {
              FROM signing_keys ORDER BY created_at, kid",
         )
         .fetch_all(&self.pool)
+        .bounded()
         .await
         .map_err(db_err)?;
         rows.iter().map(key_from_row).collect()
@@ -42,24 +48,7 @@ impl SigningKeyStore for SqlStore {
 
     async fn save_keys(&self, insert: &[SigningKey], update: &[SigningKey], audit: &[AuditEvent]) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        for k in insert {
-            sqlx::query(
-                "INSERT INTO signing_keys (kid, alg, private_key, public_jwk, state, created_at, activated_at, \
-                 retired_at, remove_after) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(k.kid.0.as_str())
-            .bind(k.alg.as_str())
-            .bind(k.private_key.0.clone())
-            .bind(to_json(&k.public_jwk)?)
-            .bind(k.state.as_str())
-            .bind(k.created_at.as_millis())
-            .bind(opt_ms(k.activated_at))
-            .bind(opt_ms(k.retired_at))
-            .bind(opt_ms(k.remove_after))
-            .execute(&mut *tx)
-            .await
-            .map_err(conflict_on("kid"))?;
-        }
+        insert_keys(&mut tx, insert).await?;
         for k in update {
             let done = sqlx::query(
                 "UPDATE signing_keys SET alg = $2, private_key = $3, public_jwk = $4, state = $5, created_at = $6, \
@@ -75,6 +64,7 @@ impl SigningKeyStore for SqlStore {
             .bind(opt_ms(k.retired_at))
             .bind(opt_ms(k.remove_after))
             .execute(&mut *tx)
+            .bounded()
             .await
             .map_err(db_err)?;
             if done.rows_affected() == 0 {
@@ -84,4 +74,55 @@ impl SigningKeyStore for SqlStore {
         insert_audit(&mut tx, audit).await?;
         commit(tx).await
     }
+
+    async fn create_first_keys(&self, keys: &[SigningKey], audit: &[AuditEvent]) -> StoreResult<bool> {
+        // One writer at a time decides: SQLite's write transaction holds the database lock, and
+        // PostgreSQL takes an advisory lock held until commit. The losers see the winner's keys.
+        let mut tx = self.begin().await?;
+        if self.dialect == Dialect::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(FIRST_KEYS_LOCK)
+                .execute(&mut *tx)
+                .bounded()
+                .await
+                .map_err(db_err)?;
+        }
+        let existing = sqlx::query("SELECT COUNT(*) AS n FROM signing_keys")
+            .fetch_one(&mut *tx)
+            .bounded()
+            .await
+            .map_err(db_err)?;
+        if existing.try_get::<i64, _>("n").map_err(db_err)? > 0 {
+            tx.rollback().bounded().await.map_err(db_err)?;
+            return Ok(false);
+        }
+        insert_keys(&mut tx, keys).await?;
+        insert_audit(&mut tx, audit).await?;
+        commit(tx).await?;
+        Ok(true)
+    }
+}
+
+/// Inserts new keys; `Conflict("kid")` if one exists.
+async fn insert_keys(conn: &mut AnyConnection, keys: &[SigningKey]) -> StoreResult<()> {
+    for k in keys {
+        sqlx::query(
+            "INSERT INTO signing_keys (kid, alg, private_key, public_jwk, state, created_at, activated_at, \
+             retired_at, remove_after) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(k.kid.0.as_str())
+        .bind(k.alg.as_str())
+        .bind(k.private_key.0.clone())
+        .bind(to_json(&k.public_jwk)?)
+        .bind(k.state.as_str())
+        .bind(k.created_at.as_millis())
+        .bind(opt_ms(k.activated_at))
+        .bind(opt_ms(k.retired_at))
+        .bind(opt_ms(k.remove_after))
+        .execute(&mut *conn)
+        .bounded()
+        .await
+        .map_err(conflict_on("kid"))?;
+    }
+    Ok(())
 }

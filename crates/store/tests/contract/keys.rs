@@ -71,3 +71,40 @@ pub async fn update_of_missing_key_is_not_found_and_changes_nothing(s: Stores, c
     assert!(matches!(err, StoreError::NotFound("key")), "got {err:?}");
     assert_eq!(s.keys.list_keys().await.unwrap(), vec![first]);
 }
+
+/// Instances started at once on an empty store: exactly one creates the first keys; the others
+/// are told so and find the winner's keys, not a mix.
+pub async fn concurrent_first_keys_have_one_winner(s: Stores, clock: ManualClock) {
+    let now = clock.now();
+    let attempts = (0..8).map(|i| {
+        let s = s.clone();
+        async move {
+            let mine = vec![
+                key(&format!("rs-{i}"), KeyState::Active, now),
+                key(&format!("es-{i}"), KeyState::Active, now),
+            ];
+            let ev = event(AuditAction::KeyRotated, now);
+            let won = s
+                .keys
+                .create_first_keys(&mine, std::slice::from_ref(&ev))
+                .await
+                .unwrap();
+            (won, mine, ev)
+        }
+    });
+    let results = futures::future::join_all(attempts).await;
+    let winners: Vec<_> = results.iter().filter(|(won, _, _)| *won).collect();
+    assert_eq!(winners.len(), 1, "exactly one instance creates the first keys");
+    let (_, keys, ev) = winners[0];
+    let mut stored = s.keys.list_keys().await.unwrap();
+    stored.sort_by(|a, b| a.kid.0.cmp(&b.kid.0));
+    let mut expected = keys.clone();
+    expected.sort_by(|a, b| a.kid.0.cmp(&b.kid.0));
+    assert_eq!(stored, expected, "only the winner's keys are stored");
+    assert!(audit_ids(&s).await.contains(&ev.id));
+
+    // Once there are keys, nobody creates first keys again.
+    let late = key("late", KeyState::Active, now);
+    assert!(!s.keys.create_first_keys(&[late], &[]).await.unwrap());
+    assert_eq!(s.keys.list_keys().await.unwrap().len(), 2);
+}
