@@ -252,3 +252,47 @@ async fn a_write_on_an_instance_cut_off_from_redis_is_seen_by_the_others_within_
     );
     assert_eq!(redis.cache_stats().errors, 0);
 }
+
+/// A Redis that restarts from an old snapshot brings back entries and version tokens from before
+/// later invalidations. Simulated here by putting back, after an invalidation, every key of this
+/// deployment as it was before, under a Redis that reports a different server identity: the
+/// recorded `run_id` no longer matches, so the old entries are not trusted.
+#[tokio::test]
+async fn entries_from_before_a_redis_restart_are_not_trusted() {
+    let durable = Stores::from_backend(Arc::new(MemoryStore::new()));
+    let Some((s, redis, _keys)) = layered(durable.clone()).await else {
+        return;
+    };
+    let clock = ManualClock::new(START);
+    let u = new_user(&s, &clock).await;
+    for _ in 0..3 {
+        assert!(s.users.get_user(u.id).await.unwrap().unwrap().is_active());
+    }
+    assert!(redis.cache_stats().hits >= 1);
+    // The durable store changes behind the cache, as a write whose invalidation Redis then lost.
+    durable
+        .users
+        .set_user_active(u.id, false, clock.now(), &[])
+        .await
+        .unwrap();
+    assert!(
+        s.users.get_user(u.id).await.unwrap().unwrap().is_active(),
+        "still served from the cache: the lost invalidation"
+    );
+    // What a restarted Redis looks like to the cache: a server identity it has not recorded.
+    durable
+        .ephemeral
+        .put(
+            "cache:generation",
+            b"older-generation another-redis-run-id",
+            keygate_core::SystemClock.now(),
+            std::time::Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !s.users.get_user(u.id).await.unwrap().unwrap().is_active(),
+        "after a Redis restart the old entries are not trusted"
+    );
+}

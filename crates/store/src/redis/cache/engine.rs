@@ -20,6 +20,9 @@ use crate::redis::RedisHandle;
 const VERSION_TTL_FACTOR: u64 = 10;
 /// At most one warning per this many milliseconds; the others are counted in the next one.
 const WARN_EVERY_MS: u64 = 10_000;
+/// After Redis failed to answer, the cache leaves it alone this long: during an outage requests
+/// go straight to the durable store instead of each paying for a failed connection attempt.
+const REST_AFTER_OUTAGE_MS: u64 = 500;
 
 /// Hits, misses and errors of one Redis handle's cache, plus its failure bookkeeping.
 #[derive(Debug)]
@@ -31,6 +34,8 @@ pub(crate) struct Counters {
     /// Milliseconds since `born` (+1, so 0 means never) of the last warning.
     last_warn: AtomicU64,
     suppressed: AtomicU64,
+    /// Milliseconds since `born` until which the cache does not ask Redis (after an outage error).
+    resting_until: AtomicU64,
 }
 
 impl Counters {
@@ -42,6 +47,7 @@ impl Counters {
             born: Instant::now(),
             last_warn: AtomicU64::new(0),
             suppressed: AtomicU64::new(0),
+            resting_until: AtomicU64::new(0),
         }
     }
 
@@ -51,6 +57,11 @@ impl Counters {
             misses: self.misses.load(Ordering::Relaxed),
             errors: self.errors.load(Ordering::Relaxed),
         }
+    }
+
+    /// Whether Redis failed recently enough that the cache should not ask it.
+    pub(crate) fn redis_resting(&self) -> bool {
+        self.resting_until.load(Ordering::Relaxed) > self.now_ms()
     }
 
     fn now_ms(&self) -> u64 {
@@ -96,9 +107,9 @@ impl Engine {
             .unwrap_or(u64::MAX)
             .max(1);
         Engine {
+            generation: Generation::new(durable, redis.clone()),
             redis,
             ttl_ms,
-            generation: Generation::new(durable),
         }
     }
 
@@ -120,6 +131,11 @@ impl Engine {
         T: Cached,
         F: Future<Output = StoreResult<Option<T>>>,
     {
+        if self.counters().redis_resting() {
+            self.count(T::KIND, false);
+            metrics::counter!("keygate_cache_bypassed_total", "reason" => "redis_down").increment(1);
+            return load.await;
+        }
         let space = match self.generation.trust().await {
             Trust::Use(generation) => self.space(generation),
             Trust::Bypass => {
@@ -241,6 +257,10 @@ impl Engine {
                 return self.generation.bump().await;
             }
         };
+        if self.counters().redis_resting() {
+            // Redis is down: telling it would fail (slowly); retire the whole generation instead.
+            return self.generation.bump().await;
+        }
         let space = self.space(generation);
         let mut cmd = redis::pipe();
         cmd.atomic();
@@ -310,6 +330,10 @@ impl Engine {
     fn note_error(&self, op: &'static str, e: &StoreError) {
         let c = self.counters();
         c.errors.fetch_add(1, Ordering::Relaxed);
+        if e.is_unavailable() {
+            c.resting_until
+                .fetch_max(c.now_ms().saturating_add(REST_AFTER_OUTAGE_MS), Ordering::Relaxed);
+        }
         metrics::counter!("keygate_cache_errors_total", "op" => op).increment(1);
         let now = c.now_ms();
         let last = c.last_warn.load(Ordering::Relaxed);
