@@ -30,6 +30,8 @@ pub struct LoadedKeys {
     pub set: KeySet,
     pub jwks_json: String,
     pub built_at: Timestamp,
+    /// The stored keys it was built from, to tell whether another instance changed them.
+    source: Vec<SigningKey>,
 }
 
 /// The current keys; `current()` is one atomic load.
@@ -99,6 +101,19 @@ impl KeyManager {
         Ok(())
     }
 
+    /// Rebuilds the key set only if the stored keys differ from those it was built from: one small
+    /// query, cheap enough to run every second, so that every instance publishes and accepts keys
+    /// another instance rotated within about a second. Returns whether anything changed.
+    pub async fn pick_up_changes(&self) -> Result<bool, KeyError> {
+        let keys = self.store.list_keys().await?;
+        if self.ring.current().source == keys {
+            return Ok(false);
+        }
+        let loaded = load(&keys, &self.secret_box, self.clock.now())?;
+        self.ring.0.store(Arc::new(loaded));
+        Ok(true)
+    }
+
     /// A requested rotation (`keygate keys rotate`, `POST /admin/keys/rotate`).
     pub async fn rotate(&self, mode: RotateMode, actor: &str, meta: &RequestMeta) -> Result<KeyChanges, KeyError> {
         let now = self.clock.now();
@@ -154,6 +169,7 @@ fn load(keys: &[SigningKey], secret_box: &SecretBox, now: Timestamp) -> Result<L
         set,
         jwks_json,
         built_at: now,
+        source: keys.to_vec(),
     })
 }
 
