@@ -17,6 +17,9 @@ use crate::jose::{
 use crate::model::{AuditAction, AuditEvent, Outcome, SigningKey};
 use crate::store::SigningKeyStore;
 
+/// How often a requested rotation is planned again when another instance changed the keys first.
+const ROTATE_ATTEMPTS: u32 = 3;
+
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     #[error(transparent)]
@@ -67,7 +70,7 @@ impl KeyManager {
             // others load them, so every instance signs with and publishes the same set.
             let fresh = initial_keys(now, &secret_box)?;
             let audit = rotation_event(&fresh, "system", &RequestMeta::default(), now, "created");
-            store.create_first_keys(&fresh, &[audit]).await?;
+            store.save_keys_if_unchanged(&[], &fresh, &[], &[audit]).await?;
             keys = store.list_keys().await?;
         }
         let loaded = load(&keys, &secret_box, now)?;
@@ -114,36 +117,47 @@ impl KeyManager {
         Ok(true)
     }
 
-    /// A requested rotation (`keygate keys rotate`, `POST /admin/keys/rotate`).
+    /// A requested rotation (`keygate keys rotate`, `POST /admin/keys/rotate`). Planned from the
+    /// stored keys and applied only if nobody changed them meanwhile; otherwise planned again.
     pub async fn rotate(&self, mode: RotateMode, actor: &str, meta: &RequestMeta) -> Result<KeyChanges, KeyError> {
-        let now = self.clock.now();
-        let keys = self.store.list_keys().await?;
-        let changes = plan_rotation(&keys, now, &self.policy, mode, &self.secret_box)?;
-        self.apply(&changes, actor, meta, now).await?;
-        Ok(changes)
+        for _ in 0..ROTATE_ATTEMPTS {
+            let now = self.clock.now();
+            let keys = self.store.list_keys().await?;
+            let changes = plan_rotation(&keys, now, &self.policy, mode, &self.secret_box)?;
+            if self.apply(&keys, &changes, actor, meta, now).await? {
+                return Ok(changes);
+            }
+        }
+        Err(KeyError::Store(StoreError::Conflict("key")))
     }
 
-    /// The periodic check: next keys published, due rotations done, then the set rebuilt.
+    /// The periodic check: next keys published, due rotations done, then the set rebuilt. When
+    /// several instances check at once, one applies its plan and the others load the result.
     pub async fn maintain(&self) -> Result<KeyChanges, KeyError> {
         let now = self.clock.now();
         let keys = self.store.list_keys().await?;
         let changes = plan_maintenance(&keys, now, &self.policy, &self.secret_box)?;
-        self.apply(&changes, "system", &RequestMeta::default(), now).await?;
-        if changes.is_empty() {
+        let applied = self
+            .apply(&keys, &changes, "system", &RequestMeta::default(), now)
+            .await?;
+        if changes.is_empty() || !applied {
             self.reload().await?;
         }
-        Ok(changes)
+        Ok(if applied { changes } else { KeyChanges::default() })
     }
 
+    /// Stores `changes` planned from `seen` unless the stored keys changed meanwhile (another
+    /// instance rotated first); returns whether they were stored. Rebuilds the set when they were.
     async fn apply(
         &self,
+        seen: &[SigningKey],
         changes: &KeyChanges,
         actor: &str,
         meta: &RequestMeta,
         now: Timestamp,
-    ) -> Result<(), KeyError> {
+    ) -> Result<bool, KeyError> {
         if changes.is_empty() {
-            return Ok(());
+            return Ok(true);
         }
         let activated: Vec<SigningKey> = changes
             .insert
@@ -157,8 +171,14 @@ impl KeyManager {
         } else {
             vec![rotation_event(&activated, actor, meta, now, "rotated")]
         };
-        self.store.save_keys(&changes.insert, &changes.update, &audit).await?;
-        self.reload().await
+        let stored = self
+            .store
+            .save_keys_if_unchanged(seen, &changes.insert, &changes.update, &audit)
+            .await?;
+        if stored {
+            self.reload().await?;
+        }
+        Ok(stored)
     }
 }
 

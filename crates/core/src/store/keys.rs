@@ -12,8 +12,15 @@ pub trait SigningKeyStore: Send + Sync {
     /// Inserts the new keys and replaces the changed ones in one transaction (a rotation).
     /// `Conflict("kid")` if an inserted kid exists; `NotFound("key")` if an updated one does not.
     async fn save_keys(&self, insert: &[SigningKey], update: &[SigningKey], audit: &[AuditEvent]) -> StoreResult<()>;
-    /// Inserts `keys` only if there are no keys at all, atomically: of instances starting at once
-    /// on an empty store exactly one creates the first keys (`true`); the others get `false` and
-    /// use the winner's.
-    async fn create_first_keys(&self, keys: &[SigningKey], audit: &[AuditEvent]) -> StoreResult<bool>;
+    /// Applies a change planned from `seen` (the keys as `list_keys` returned them) only if the
+    /// stored keys are still exactly `seen`, atomically. Of instances that plan at once (creating
+    /// the first keys from an empty store, a scheduled rotation, publishing next keys) exactly one
+    /// applies its plan (`true`); the others get `false`, store nothing and reload.
+    async fn save_keys_if_unchanged(
+        &self,
+        seen: &[SigningKey],
+        insert: &[SigningKey],
+        update: &[SigningKey],
+        audit: &[AuditEvent],
+    ) -> StoreResult<bool>;
 }

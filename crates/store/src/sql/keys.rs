@@ -6,8 +6,8 @@ use keygate_core::error::{StoreError, StoreResult};
 use keygate_core::ids::KeyId;
 use keygate_core::model::{AuditEvent, EncryptedBlob, KeyState, SigningAlg, SigningKey};
 use keygate_core::store::SigningKeyStore;
+use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
 
 use super::bounded::Bounded;
 use super::error::{conflict_on, db_err};
@@ -15,8 +15,8 @@ use super::rows::{RowExt, opt_ms, to_json};
 use super::tx::{commit, insert_audit};
 use super::{Dialect, SqlStore};
 
-/// The advisory lock that serialises first-start key creation on PostgreSQL ("kg-first").
-const FIRST_KEYS_LOCK: i64 = 0x6B67_2D66_6972_7374;
+/// The advisory lock that serialises checked key changes (first keys, rotations) on PostgreSQL.
+const KEYS_LOCK: i64 = 0x6B67_2D66_6972_7374;
 
 fn key_from_row(row: &AnyRow) -> StoreResult<SigningKey> {
     Ok(SigningKey {
@@ -32,75 +32,89 @@ fn key_from_row(row: &AnyRow) -> StoreResult<SigningKey> {
     })
 }
 
+const SELECT_KEYS: &str = "SELECT kid, alg, private_key, public_jwk, state, created_at, activated_at, retired_at, \
+     remove_after FROM signing_keys ORDER BY created_at, kid";
+
 #[async_trait]
 impl SigningKeyStore for SqlStore {
     async fn list_keys(&self) -> StoreResult<Vec<SigningKey>> {
-        let rows = sqlx::query(
-            "SELECT kid, alg, private_key, public_jwk, state, created_at, activated_at, retired_at, remove_after \
-             FROM signing_keys ORDER BY created_at, kid",
-        )
-        .fetch_all(&self.pool)
-        .bounded()
-        .await
-        .map_err(db_err)?;
+        let rows = sqlx::query(SELECT_KEYS)
+            .fetch_all(&self.pool)
+            .bounded()
+            .await
+            .map_err(db_err)?;
         rows.iter().map(key_from_row).collect()
     }
 
     async fn save_keys(&self, insert: &[SigningKey], update: &[SigningKey], audit: &[AuditEvent]) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        insert_keys(&mut tx, insert).await?;
-        for k in update {
-            let done = sqlx::query(
-                "UPDATE signing_keys SET alg = $2, private_key = $3, public_jwk = $4, state = $5, created_at = $6, \
-                 activated_at = $7, retired_at = $8, remove_after = $9 WHERE kid = $1",
-            )
-            .bind(k.kid.0.as_str())
-            .bind(k.alg.as_str())
-            .bind(k.private_key.0.clone())
-            .bind(to_json(&k.public_jwk)?)
-            .bind(k.state.as_str())
-            .bind(k.created_at.as_millis())
-            .bind(opt_ms(k.activated_at))
-            .bind(opt_ms(k.retired_at))
-            .bind(opt_ms(k.remove_after))
-            .execute(&mut *tx)
-            .bounded()
-            .await
-            .map_err(db_err)?;
-            if done.rows_affected() == 0 {
-                return Err(StoreError::NotFound("key"));
-            }
-        }
+        apply_keys(&mut tx, insert, update).await?;
         insert_audit(&mut tx, audit).await?;
         commit(tx).await
     }
 
-    async fn create_first_keys(&self, keys: &[SigningKey], audit: &[AuditEvent]) -> StoreResult<bool> {
+    async fn save_keys_if_unchanged(
+        &self,
+        seen: &[SigningKey],
+        insert: &[SigningKey],
+        update: &[SigningKey],
+        audit: &[AuditEvent],
+    ) -> StoreResult<bool> {
         // One writer at a time decides: SQLite's write transaction holds the database lock, and
         // PostgreSQL takes an advisory lock held until commit. The losers see the winner's keys.
         let mut tx = self.begin().await?;
         if self.dialect == Dialect::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(FIRST_KEYS_LOCK)
+                .bind(KEYS_LOCK)
                 .execute(&mut *tx)
                 .bounded()
                 .await
                 .map_err(db_err)?;
         }
-        let existing = sqlx::query("SELECT COUNT(*) AS n FROM signing_keys")
-            .fetch_one(&mut *tx)
+        let rows = sqlx::query(SELECT_KEYS)
+            .fetch_all(&mut *tx)
             .bounded()
             .await
             .map_err(db_err)?;
-        if existing.try_get::<i64, _>("n").map_err(db_err)? > 0 {
+        let current = rows.iter().map(key_from_row).collect::<StoreResult<Vec<_>>>()?;
+        if current != seen {
             tx.rollback().bounded().await.map_err(db_err)?;
             return Ok(false);
         }
-        insert_keys(&mut tx, keys).await?;
+        apply_keys(&mut tx, insert, update).await?;
         insert_audit(&mut tx, audit).await?;
         commit(tx).await?;
         Ok(true)
     }
+}
+
+/// Inserts the new keys and replaces the changed ones: `Conflict("kid")` if an inserted kid
+/// exists, `NotFound("key")` if an updated one does not.
+async fn apply_keys(conn: &mut AnyConnection, insert: &[SigningKey], update: &[SigningKey]) -> StoreResult<()> {
+    insert_keys(conn, insert).await?;
+    for k in update {
+        let done = sqlx::query(
+            "UPDATE signing_keys SET alg = $2, private_key = $3, public_jwk = $4, state = $5, created_at = $6, \
+             activated_at = $7, retired_at = $8, remove_after = $9 WHERE kid = $1",
+        )
+        .bind(k.kid.0.as_str())
+        .bind(k.alg.as_str())
+        .bind(k.private_key.0.clone())
+        .bind(to_json(&k.public_jwk)?)
+        .bind(k.state.as_str())
+        .bind(k.created_at.as_millis())
+        .bind(opt_ms(k.activated_at))
+        .bind(opt_ms(k.retired_at))
+        .bind(opt_ms(k.remove_after))
+        .execute(&mut *conn)
+        .bounded()
+        .await
+        .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("key"));
+        }
+    }
+    Ok(())
 }
 
 /// Inserts new keys; `Conflict("kid")` if one exists.

@@ -86,7 +86,7 @@ pub async fn concurrent_first_keys_have_one_winner(s: Stores, clock: ManualClock
             let ev = event(AuditAction::KeyRotated, now);
             let won = s
                 .keys
-                .create_first_keys(&mine, std::slice::from_ref(&ev))
+                .save_keys_if_unchanged(&[], &mine, &[], std::slice::from_ref(&ev))
                 .await
                 .unwrap();
             (won, mine, ev)
@@ -105,6 +105,32 @@ pub async fn concurrent_first_keys_have_one_winner(s: Stores, clock: ManualClock
 
     // Once there are keys, nobody creates first keys again.
     let late = key("late", KeyState::Active, now);
-    assert!(!s.keys.create_first_keys(&[late], &[]).await.unwrap());
+    assert!(!s.keys.save_keys_if_unchanged(&[], &[late], &[], &[]).await.unwrap());
     assert_eq!(s.keys.list_keys().await.unwrap().len(), 2);
+}
+
+/// Two instances plan a rotation from the same keys: the first applies, the second's plan was
+/// made from keys that changed and is refused without storing anything.
+pub async fn a_plan_from_changed_keys_is_refused(s: Stores, clock: ManualClock) {
+    let first = key("k1", KeyState::Active, clock.now());
+    s.keys.save_keys(std::slice::from_ref(&first), &[], &[]).await.unwrap();
+    let seen = s.keys.list_keys().await.unwrap();
+    clock.advance(MINUTE);
+    let mine = key("next-a", KeyState::Next, clock.now());
+    let theirs = key("next-b", KeyState::Next, clock.now());
+    let ev = event(AuditAction::KeyRotated, clock.now());
+    assert!(
+        s.keys
+            .save_keys_if_unchanged(&seen, std::slice::from_ref(&mine), &[], &[])
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.keys
+            .save_keys_if_unchanged(&seen, std::slice::from_ref(&theirs), &[], std::slice::from_ref(&ev))
+            .await
+            .unwrap()
+    );
+    assert_eq!(s.keys.list_keys().await.unwrap(), vec![first, mine]);
+    assert!(!audit_ids(&s).await.contains(&ev.id));
 }
