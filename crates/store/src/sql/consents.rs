@@ -8,6 +8,7 @@ use keygate_core::store::ConsentStore;
 use sqlx::any::AnyRow;
 
 use super::SqlStore;
+use super::bounded::Bounded;
 use super::error::db_err;
 use super::rows::RowExt;
 
@@ -31,6 +32,7 @@ impl ConsentStore for SqlStore {
         .bind(user.to_string())
         .bind(client.as_str())
         .fetch_optional(&self.pool)
+        .bounded()
         .await
         .map_err(db_err)?;
         row.as_ref().map(consent_from_row).transpose()
@@ -48,6 +50,7 @@ impl ConsentStore for SqlStore {
         .bind(consent.granted_at.as_millis())
         .bind(consent.updated_at.as_millis())
         .execute(&self.pool)
+        .bounded()
         .await
         .map_err(db_err)?;
         Ok(())
@@ -58,6 +61,7 @@ impl ConsentStore for SqlStore {
             .bind(user.to_string())
             .bind(client.as_str())
             .execute(&self.pool)
+            .bounded()
             .await
             .map_err(db_err)?;
         Ok(done.rows_affected() > 0)
@@ -70,6 +74,7 @@ impl ConsentStore for SqlStore {
         )
         .bind(user.to_string())
         .fetch_all(&self.pool)
+        .bounded()
         .await
         .map_err(db_err)?;
         rows.iter().map(consent_from_row).collect()
