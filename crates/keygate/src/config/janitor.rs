@@ -46,11 +46,17 @@ impl JanitorSettings {
 pub struct AuditSettings {
     /// Audit events older than this many days are deleted by the janitor.
     pub retention_days: u64,
+    /// With the memory backend, the most audit events kept in RAM; the oldest are dropped (and
+    /// counted in the statistics) beyond it.
+    pub memory_max_events: u64,
 }
 
 impl Default for AuditSettings {
     fn default() -> Self {
-        AuditSettings { retention_days: 90 }
+        AuditSettings {
+            retention_days: 90,
+            memory_max_events: 100_000,
+        }
     }
 }
 
@@ -62,6 +68,9 @@ impl AuditSettings {
     pub fn check(&self) -> Result<(), ConfigError> {
         if self.retention_days == 0 {
             return Err(ConfigError::new("audit.retention_days must be at least 1"));
+        }
+        if self.memory_max_events == 0 {
+            return Err(ConfigError::new("audit.memory_max_events must be at least 1"));
         }
         Ok(())
     }

@@ -19,15 +19,43 @@ use keygate_core::error::{StoreError, StoreResult};
 
 use state::State;
 
+/// Audit events the memory store keeps unless told otherwise (`audit.memory_max_events`).
+pub const DEFAULT_AUDIT_CAP: usize = 100_000;
+
 /// Keeps every record in process memory; lost on restart. For tests and single-process trials.
-#[derive(Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore::with_audit_cap(DEFAULT_AUDIT_CAP)
+    }
 }
 
 impl MemoryStore {
     pub fn new() -> Self {
         MemoryStore::default()
+    }
+
+    /// A store keeping at most `max_events` audit events (at least 1): beyond that the oldest
+    /// are dropped and counted (`StoreStats::audit_events_dropped`), so a long run on the memory
+    /// backend cannot grow without bound.
+    pub fn with_audit_cap(max_events: usize) -> Self {
+        let state = State {
+            audit_cap: max_events.max(1),
+            ..State::default()
+        };
+        MemoryStore {
+            state: Mutex::new(state),
+        }
+    }
+
+    /// Changes the cap of [`MemoryStore::with_audit_cap`]; events beyond it go at the next write.
+    pub fn set_audit_cap(&self, max_events: usize) {
+        if let Ok(mut st) = self.state.lock() {
+            st.audit_cap = max_events.max(1);
+        }
     }
 
     fn lock(&self) -> StoreResult<MutexGuard<'_, State>> {

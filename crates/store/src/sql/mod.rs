@@ -12,7 +12,7 @@ mod credentials;
 pub mod dialect;
 mod email_tokens;
 mod ephemeral;
-mod error;
+pub(crate) mod error;
 mod keys;
 mod maintenance;
 pub mod migrate;
@@ -20,7 +20,7 @@ mod pats;
 mod rows;
 mod sessions;
 mod tokens;
-mod tx;
+pub(crate) mod tx;
 mod users;
 
 use std::time::Duration;
