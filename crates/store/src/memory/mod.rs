@@ -71,3 +71,40 @@ impl std::fmt::Debug for MemoryStore {
         f.write_str("MemoryStore")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use keygate_core::Timestamp;
+    use keygate_core::model::{AuditAction, AuditEvent, Outcome};
+    use keygate_core::store::{AuditStore, MaintenanceStore};
+
+    use super::MemoryStore;
+
+    #[tokio::test]
+    async fn the_audit_log_keeps_the_newest_events_up_to_its_cap_and_counts_the_dropped() {
+        let store = MemoryStore::with_audit_cap(3);
+        let events: Vec<AuditEvent> = (0..5)
+            .map(|i| {
+                AuditEvent::new(
+                    AuditAction::UserRegistered,
+                    "test",
+                    Outcome::Success,
+                    Timestamp::from_millis(i),
+                )
+            })
+            .collect();
+        for e in &events {
+            store.append_audit(std::slice::from_ref(e)).await.unwrap();
+        }
+        let stats = store.stats(Timestamp::from_millis(10)).await.unwrap();
+        assert_eq!(stats.rows["audit_events"], 3);
+        assert_eq!(stats.audit_events_dropped, 2);
+        let st = store.lock().unwrap();
+        assert!(
+            !st.audit.contains_key(&events[0].id),
+            "the oldest events are the ones dropped"
+        );
+        assert!(!st.audit.contains_key(&events[1].id));
+        assert!(st.audit.contains_key(&events[4].id));
+    }
+}
