@@ -391,7 +391,11 @@ pub fn ok(output: &Output) -> String {
     stdout
 }
 
+/// The `error: …` lines of a run that must have failed (progress lines left out).
 pub fn failed(output: &Output) -> String {
-    assert!(!output.status.success(), "keygate should have failed");
-    String::from_utf8_lossy(&output.stderr).into_owned()
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "keygate should have failed: {stderr}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error: ")).collect();
+    assert!(!errors.is_empty(), "no error line: {stderr}");
+    errors.join("\n")
 }
