@@ -54,7 +54,12 @@ async fn damaged_truncated_and_newer_files_are_refused_and_nothing_is_written() 
     let source = sqlite(&dir, "source.db");
     filled(&source, 50).await;
     let file = dir.path().join("good.jsonl");
-    ok(&keygate(dir.path(), Some(&key), &["--database-url", &source, "export", "--out", file.to_str().unwrap()]).await);
+    ok(&keygate(
+        dir.path(),
+        Some(&key),
+        &["--database-url", &source, "export", "--out", file.to_str().unwrap()],
+    )
+    .await);
     let good = std::fs::read_to_string(&file).unwrap();
     let lines: Vec<&str> = good.lines().collect();
 
@@ -72,15 +77,41 @@ async fn damaged_truncated_and_newer_files_are_refused_and_nothing_is_written() 
         let path = dir.path().join(format!("{name}.jsonl"));
         std::fs::write(&path, text).unwrap();
         let target = sqlite(&dir, &format!("{name}.db"));
-        let err = failed(&keygate(dir.path(), Some(&key), &["--database-url", &target, "import", "--in", path.to_str().unwrap()]).await);
+        let err = failed(
+            &keygate(
+                dir.path(),
+                Some(&key),
+                &["--database-url", &target, "import", "--in", path.to_str().unwrap()],
+            )
+            .await,
+        );
         assert!(err.contains(expected), "{name}: {err}");
         assert_eq!(err.trim().lines().count(), 1, "{name}: one sentence: {err}");
         assert!(empty(&target).await, "{name}: nothing imported");
-        let dry = failed(&keygate(dir.path(), Some(&key), &["--database-url", &target, "import", "--in", path.to_str().unwrap(), "--dry-run"]).await);
+        let dry = failed(
+            &keygate(
+                dir.path(),
+                Some(&key),
+                &[
+                    "--database-url",
+                    &target,
+                    "import",
+                    "--in",
+                    path.to_str().unwrap(),
+                    "--dry-run",
+                ],
+            )
+            .await,
+        );
         assert!(dry.contains(expected), "{name} (dry run): {dry}");
     }
     let target = sqlite(&dir, "good.db");
-    ok(&keygate(dir.path(), Some(&key), &["--database-url", &target, "import", "--in", file.to_str().unwrap()]).await);
+    ok(&keygate(
+        dir.path(),
+        Some(&key),
+        &["--database-url", &target, "import", "--in", file.to_str().unwrap()],
+    )
+    .await);
     assert_eq!(rows(&backend(&target).await).await["audit_events"], 50);
 }
 
@@ -91,19 +122,47 @@ async fn a_target_with_data_is_refused_unless_forced_and_memory_is_refused() {
     let (source, target) = (sqlite(&dir, "a.db"), sqlite(&dir, "b.db"));
     filled(&source, 20).await;
     filled(&target, 7).await;
-    let err = failed(&keygate(dir.path(), Some(&key), &["copy-storage", "--from", &source, "--to", &target]).await);
-    assert!(err.contains("already holds data (audit_events: 7 rows)") && err.contains("--force"), "{err}");
+    let err = failed(
+        &keygate(
+            dir.path(),
+            Some(&key),
+            &["copy-storage", "--from", &source, "--to", &target],
+        )
+        .await,
+    );
+    assert!(
+        err.contains("already holds data (audit_events: 7 rows)") && err.contains("--force"),
+        "{err}"
+    );
     assert_eq!(rows(&backend(&target).await).await["audit_events"], 7, "untouched");
-    let out = keygate(dir.path(), Some(&key), &["copy-storage", "--from", &source, "--to", &target, "--force"]).await;
+    let out = keygate(
+        dir.path(),
+        Some(&key),
+        &["copy-storage", "--from", &source, "--to", &target, "--force"],
+    )
+    .await;
     ok(&out);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("emptied"), "--force says what it does");
-    assert_eq!(rows(&backend(&target).await).await["audit_events"], 20, "replaced, not merged");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("emptied"),
+        "--force says what it does"
+    );
+    assert_eq!(
+        rows(&backend(&target).await).await["audit_events"],
+        20,
+        "replaced, not merged"
+    );
 
-    for args in [["--from", "memory:", "--to", target.as_str()], ["--from", source.as_str(), "--to", "memory:"]] {
+    for args in [
+        ["--from", "memory:", "--to", target.as_str()],
+        ["--from", source.as_str(), "--to", "memory:"],
+    ] {
         let mut all = vec!["copy-storage"];
         all.extend(args);
         let err = failed(&keygate(dir.path(), Some(&key), &all).await);
-        assert!(err.contains("memory: cannot be the") && err.contains("server process"), "{err}");
+        assert!(
+            err.contains("memory: cannot be the") && err.contains("server process"),
+            "{err}"
+        );
         assert_eq!(err.trim().lines().count(), 1, "{err}");
     }
 }
@@ -145,7 +204,15 @@ async fn sigkill_during_copy_or_import_leaves_the_target_untouched_and_a_rerun_c
         }
         None => (sqlite(&dir, "target.db"), None),
     };
-    let copy_args = ["copy-storage", "--from", source.as_str(), "--to", target.as_str(), "--batch-size", "2"];
+    let copy_args = [
+        "copy-storage",
+        "--from",
+        source.as_str(),
+        "--to",
+        target.as_str(),
+        "--batch-size",
+        "2",
+    ];
     kill_midway(dir.path(), &key, &copy_args).await;
     assert!(empty(&target).await, "a killed copy leaves no rows behind");
     ok(&keygate(dir.path(), Some(&key), &copy_args[..5]).await);
@@ -153,9 +220,22 @@ async fn sigkill_during_copy_or_import_leaves_the_target_untouched_and_a_rerun_c
 
     let file = dir.path().join("export.jsonl.gz");
     let file = file.to_str().unwrap();
-    ok(&keygate(dir.path(), Some(&key), &["--database-url", &source, "export", "--out", file]).await);
+    ok(&keygate(
+        dir.path(),
+        Some(&key),
+        &["--database-url", &source, "export", "--out", file],
+    )
+    .await);
     let imported = sqlite(&dir, "imported.db");
-    let import_args = ["--database-url", imported.as_str(), "import", "--in", file, "--batch-size", "2"];
+    let import_args = [
+        "--database-url",
+        imported.as_str(),
+        "import",
+        "--in",
+        file,
+        "--batch-size",
+        "2",
+    ];
     kill_midway(dir.path(), &key, &import_args).await;
     assert!(empty(&imported).await, "a killed import leaves no rows behind");
     ok(&keygate(dir.path(), Some(&key), &import_args[..5]).await);
@@ -195,7 +275,9 @@ async fn a_copy_of_a_database_a_server_is_writing_to_is_one_snapshot() {
             let mut i = 0;
             let mut after_done = 0;
             while after_done < 3 {
-                let r = api.register(&format!("w{i}@example.com"), common::accounts::PASSWORD).await;
+                let r = api
+                    .register(&format!("w{i}@example.com"), common::accounts::PASSWORD)
+                    .await;
                 assert_eq!(r.status, 201, "{}", r.text);
                 i += 1;
                 if done.load(Ordering::SeqCst) {
@@ -224,8 +306,15 @@ async fn a_copy_of_a_database_a_server_is_writing_to_is_one_snapshot() {
     assert!(copied_users > 0, "the writer had registered users before the snapshot");
     // Users are copied first and audit events last: only one snapshot has exactly one
     // registration event per user.
-    assert_eq!(registrations(&copied).await, copied_users, "users and their audit events agree");
+    assert_eq!(
+        registrations(&copied).await,
+        copied_users,
+        "users and their audit events agree"
+    );
     let live_users = rows(&server.backend).await["users"];
-    assert!(live_users > copied_users, "the server kept writing during the copy ({live_users} > {copied_users})");
+    assert!(
+        live_users > copied_users,
+        "the server kept writing during the copy ({live_users} > {copied_users})"
+    );
     server.stop().await;
 }

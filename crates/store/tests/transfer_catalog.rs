@@ -45,12 +45,21 @@ async fn catalog_matches(store: &SqlStore) {
     let actual = schema(store).await;
     let mut expected: Vec<(String, String, Option<ColType>)> = TABLES
         .iter()
-        .flat_map(|t| t.columns.iter().map(move |c| (t.name.to_owned(), c.name.to_owned(), Some(c.ty))))
+        .flat_map(|t| {
+            t.columns
+                .iter()
+                .map(move |c| (t.name.to_owned(), c.name.to_owned(), Some(c.ty)))
+        })
         .collect();
     expected.sort_by(|a, b| a.0.cmp(&b.0));
     let actual: Vec<(String, String, Option<ColType>)> =
         actual.into_iter().map(|(t, c, ty)| (t, c, kind(&ty))).collect();
-    assert_eq!(actual, expected, "transfer::catalog differs from the {} schema", store.dialect().name());
+    assert_eq!(
+        actual,
+        expected,
+        "transfer::catalog differs from the {} schema",
+        store.dialect().name()
+    );
 }
 
 #[tokio::test]
