@@ -94,6 +94,7 @@ mod tests {
         assert_eq!(config.janitor.interval().as_secs(), 300);
         assert_eq!(config.janitor.batch_size, 1000);
         assert_eq!(config.audit.retention().as_secs(), 90 * 86_400);
+        assert_eq!(config.audit.memory_max_events, 100_000);
     }
 
     #[test]
@@ -102,8 +103,10 @@ mod tests {
             ("KEYGATE_JANITOR__INTERVAL_SECS", "60"),
             ("KEYGATE_JANITOR__BATCH_SIZE", "50"),
             ("KEYGATE_AUDIT__RETENTION_DAYS", "30"),
+            ("KEYGATE_AUDIT__MEMORY_MAX_EVENTS", "5000"),
         ])
         .unwrap();
+        assert_eq!(config.audit.memory_max_events, 5000);
         assert_eq!(
             (
                 config.janitor.interval_secs,
@@ -116,6 +119,7 @@ mod tests {
             "KEYGATE_JANITOR__INTERVAL_SECS",
             "KEYGATE_JANITOR__BATCH_SIZE",
             "KEYGATE_AUDIT__RETENTION_DAYS",
+            "KEYGATE_AUDIT__MEMORY_MAX_EVENTS",
         ] {
             let err = load(&[(key, "0")]).unwrap_err();
             assert!(err.contains("must be at least 1"), "{key}: {err}");
