@@ -93,7 +93,7 @@ async fn copy(
     let mut progress = Reporter::new();
     let reports = transfer::copy(source, target, &opts, Some(&resealer), &mut progress)
         .await
-        .map_err(|e| describe(e))?;
+        .map_err(describe)?;
     let mut extra = serde_json::Map::new();
     extra.insert("from".into(), source.dialect().name().into());
     extra.insert("to".into(), target.dialect().name().into());

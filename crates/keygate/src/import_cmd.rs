@@ -14,7 +14,7 @@ use clap::Args;
 use flate2::read::MultiGzDecoder;
 use keygate_core::crypto::SecretBox;
 use keygate_store::transfer::export::Header;
-use keygate_store::transfer::import::{import, read_header};
+use keygate_store::transfer::import::{ImportOptions, import, read_header};
 use keygate_store::transfer::{Resealer, RowTransform};
 
 use crate::config::Config;
@@ -105,14 +105,17 @@ pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
     let transform = resealer.as_ref().map(|r| r as &dyn RowTransform);
     let started = Instant::now();
     let mut progress = Reporter::new();
+    let opts = ImportOptions {
+        batch_size: args.batch_size,
+        force: args.force,
+    };
     let reports = if args.dry_run {
         import(
             None,
             &header,
             &header_line,
             input.as_mut(),
-            args.batch_size,
-            false,
+            &opts,
             transform,
             &mut progress,
         )
@@ -130,16 +133,7 @@ pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
                     "--force: every Keygate table of the target is emptied before the import, in the same transaction (a failed import leaves it as it was)"
                 );
             }
-            import(
-                Some(&store),
-                &header,
-                &header_line,
-                input.as_mut(),
-                args.batch_size,
-                args.force,
-                transform,
-                &mut progress,
-            )
+            import(Some(&store), &header, &header_line, input.as_mut(), &opts, transform, &mut progress)
             .await
             .map_err(describe)
         }

@@ -62,17 +62,26 @@ struct TableState {
     started: Instant,
 }
 
+/// How an import writes.
+#[derive(Clone, Copy, Debug)]
+pub struct ImportOptions {
+    /// Rows per INSERT batch.
+    pub batch_size: u32,
+    /// Empty a target that holds data instead of refusing.
+    pub force: bool,
+}
+
 /// Imports the records after the header. `target: None` checks the file without writing.
 pub async fn import(
     target: Option<&SqlStore>,
     header: &Header,
     header_line: &[u8],
     input: &mut dyn BufRead,
-    batch_size: u32,
-    force: bool,
+    opts: &ImportOptions,
     transform: Option<&dyn RowTransform>,
     progress: &mut dyn Progress,
 ) -> Result<Vec<TableReport>, TransferError> {
+    let (batch_size, force) = (opts.batch_size, opts.force);
     let mut sink = match target {
         Some(store) => Some(Sink::begin(store).await?),
         None => None,
