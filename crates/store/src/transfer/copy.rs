@@ -1,11 +1,16 @@
 //! `copy`: every table from a snapshot of one SQL database into another in one transaction,
-//! verified by count and checksum before it commits.
+//! verified by count and checksum before it commits. A reader task pages through the snapshot
+//! while the writer inserts the previous page, with at most two pages in flight (memory stays
+//! flat whatever the size of the tables).
 
 use std::time::Instant;
 
+use keygate_core::error::StoreError;
+use tokio::sync::mpsc;
+
 use super::sink::Sink;
 use super::snapshot::Snapshot;
-use super::value::Checksum;
+use super::value::{Checksum, Row};
 use super::{Progress, RowTransform, TABLES, TableReport, TransferError};
 use crate::sql::SqlStore;
 
@@ -18,6 +23,9 @@ pub struct CopyOptions {
     /// Unix ms: ephemeral rows expiring before it are not copied.
     pub now_ms: i64,
 }
+
+/// A page of table `TABLES[index]`; an empty page ends the table.
+type Page = Result<(usize, Vec<Row>), StoreError>;
 
 /// Copies every table of `source` into the (migrated) `target`. On any error the target's
 /// transaction is rolled back, so it holds what it held before.
@@ -34,8 +42,17 @@ pub async fn copy(
         counts.push(snapshot.count(table).await?);
     }
     let mut sink = Sink::begin(target).await?;
-    let result = fill(&mut snapshot, &mut sink, &counts, opts, transform, progress).await;
-    let _ = snapshot.close().await;
+    let (tx, rx) = mpsc::channel::<Page>(2);
+    let batch = opts.batch_size.max(1);
+    let reader = tokio::spawn(async move {
+        read_all(&mut snapshot, batch, &tx).await;
+        snapshot
+    });
+    let result = fill(rx, &mut sink, &counts, opts, transform, progress).await;
+    // The reader stops at its next send once the receiver is gone.
+    if let Ok(snapshot) = reader.await {
+        let _ = snapshot.close().await;
+    }
     match result {
         Ok(reports) => {
             sink.commit().await?;
@@ -48,8 +65,31 @@ pub async fn copy(
     }
 }
 
+async fn read_all(snapshot: &mut Snapshot, batch: u32, tx: &mpsc::Sender<Page>) {
+    for (index, table) in TABLES.iter().enumerate() {
+        let mut last: Option<Row> = None;
+        loop {
+            let page = match snapshot.page(table, last.as_ref(), batch).await {
+                Ok(page) => page,
+                Err(e) => {
+                    let _ = tx.send(Err(e)).await;
+                    return;
+                }
+            };
+            let done = page.is_empty();
+            last = page.last().cloned();
+            if tx.send(Ok((index, page))).await.is_err() || done && index + 1 == TABLES.len() {
+                return;
+            }
+            if done {
+                break;
+            }
+        }
+    }
+}
+
 async fn fill(
-    snapshot: &mut Snapshot,
+    mut rx: mpsc::Receiver<Page>,
     sink: &mut Sink,
     counts: &[u64],
     opts: &CopyOptions,
@@ -63,17 +103,20 @@ async fn fill(
         }
         sink.empty_all().await?;
     }
-    let batch = opts.batch_size.max(1);
     let mut reports = Vec::with_capacity(TABLES.len());
-    for (table, expected) in TABLES.iter().zip(counts) {
+    for (index, (table, expected)) in TABLES.iter().zip(counts).enumerate() {
         let started = Instant::now();
         progress.table_started(table.name, *expected);
         let mut written = Checksum::default();
-        let mut last_key = None;
         loop {
-            let mut page = snapshot.page(table, last_key.as_ref(), batch).await?;
-            let Some(last) = page.last() else { break };
-            last_key = Some(last.clone());
+            let (page_table, mut page) = rx
+                .recv()
+                .await
+                .ok_or_else(|| StoreError::Internal("the snapshot reader stopped early".into()))??;
+            debug_assert_eq!(page_table, index);
+            if page.is_empty() {
+                break;
+            }
             if let Some(t) = transform {
                 for row in &mut page {
                     t.apply(table, row).map_err(TransferError::Secrets)?;
@@ -89,7 +132,7 @@ async fn fill(
                 detail: format!("the snapshot counted {expected} rows but yielded {}", written.rows),
             });
         }
-        let stored = sink.checksum(table, batch).await?;
+        let stored = sink.checksum(table, opts.batch_size.max(1)).await?;
         if stored != written {
             return Err(TransferError::Mismatch {
                 table: table.name,
