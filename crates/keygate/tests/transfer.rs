@@ -16,6 +16,15 @@ async fn backend(url: &str) -> Backend {
     Backend::connect(url, &SqlOptions::default()).await.unwrap()
 }
 
+/// The schema's tables, columns, indexes and constraints, with the schema's name left out.
+async fn listing(url: &str, schema: &str) -> Vec<String> {
+    let Backend::Sql(store) = backend(url).await else {
+        unreachable!()
+    };
+    let lines = store.schema_listing().await.unwrap();
+    lines.into_iter().map(|l| l.replace(schema, "SCHEMA")).collect()
+}
+
 /// Not even migrated: nothing was written.
 async fn untouched(url: &str) -> bool {
     let status = backend(url).await.migration_status().await.unwrap();
@@ -50,6 +59,13 @@ async fn sqlite_to_postgres_to_sqlite_keeps_every_record_working() {
     assert_eq!(report["verified"], true, "{report}");
     assert_eq!(report["rows"], before.values().sum::<u64>(), "{report}");
     assert_eq!(rows(&backend(&pg).await).await, before, "PostgreSQL holds every row");
+    let (fresh, fresh_guard) = fresh_postgres_url(&base).await;
+    backend(&fresh).await.migrate_up().await.unwrap();
+    assert_eq!(
+        listing(&pg, _guard.schema()).await,
+        listing(&fresh, fresh_guard.schema()).await,
+        "the bulk load put back every index and foreign key it set aside"
+    );
 
     ok(&keygate(
         dir.path(),

@@ -61,7 +61,11 @@ pub(super) async fn open(url: &str, opts: &SqlOptions) -> StoreResult<SqlStore> 
         Dialect::Postgres => pool_options.connect(url).await,
     }
     .map_err(db_err)?;
-    Ok(SqlStore { pool, dialect })
+    Ok(SqlStore {
+        pool,
+        dialect,
+        url: url.to_owned(),
+    })
 }
 
 fn scheme(url: &str) -> &str {

@@ -56,6 +56,8 @@ impl Default for SqlOptions {
 pub struct SqlStore {
     pool: AnyPool,
     dialect: Dialect,
+    /// The URL it was opened with, for tools that need a native connection (bulk loads).
+    url: String,
 }
 
 impl SqlStore {
@@ -67,6 +69,10 @@ impl SqlStore {
 
     pub fn dialect(&self) -> Dialect {
         self.dialect
+    }
+
+    pub(crate) fn url(&self) -> &str {
+        &self.url
     }
 
     /// The connection pool, for diagnostics and tests (the store traits are the normal way in).

@@ -103,6 +103,7 @@ async fn fill(
         }
         sink.empty_all().await?;
     }
+    sink.start_load().await?;
     let mut reports = Vec::with_capacity(TABLES.len());
     for (index, (table, expected)) in TABLES.iter().zip(counts).enumerate() {
         let started = Instant::now();
@@ -154,5 +155,6 @@ async fn fill(
         progress.table_finished(&report);
         reports.push(report);
     }
+    sink.finish_load().await?;
     Ok(reports)
 }

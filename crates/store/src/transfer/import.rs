@@ -129,6 +129,7 @@ async fn run(
             }
             sink.empty_all().await?;
         }
+        sink.start_load().await?;
     }
     let batch = batch_size.max(1) as usize;
     let mut hash = Sha256::new();
@@ -217,6 +218,7 @@ async fn run(
     }
     verify(header, &trailer, &hex(&hash.finalize()), &states)?;
     if let Some(sink) = sink {
+        sink.finish_load().await?;
         for (table, state) in TABLES.iter().zip(&states) {
             let stored = sink.checksum(table, batch_size.max(1)).await?;
             if stored != state.written {

@@ -14,8 +14,17 @@ use crate::sql::error::db_err;
 const MAX_PARAMS: usize = 30_000;
 
 /// `SELECT cols FROM t [WHERE expires_at > $1] [AND key > last] ORDER BY key LIMIT n`.
-fn select_sql(table: &Table, live: bool, after: bool, limit: u32) -> String {
-    let cols = table.column_names().join(", ");
+pub(crate) fn select_sql(table: &Table, live: bool, after: bool, limit: u32) -> String {
+    // Integers read as BIGINT whatever their declared width (PostgreSQL's SMALLINT flags).
+    let cols = table
+        .columns
+        .iter()
+        .map(|c| match c.ty {
+            ColType::Int => format!("CAST({0} AS BIGINT) AS {0}", c.name),
+            _ => c.name.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
     let keys: Vec<&str> = table.key.iter().map(|k| table.columns[*k].name).collect();
     let mut conds = Vec::new();
     let mut p = 1;
@@ -151,7 +160,9 @@ mod tests {
     #[test]
     fn pages_follow_the_primary_key() {
         let users = table("users").unwrap();
-        assert!(select_sql(users, false, true, 10).ends_with("FROM users WHERE id > $1 ORDER BY id LIMIT 10"));
+        let sql = select_sql(users, false, true, 10);
+        assert!(sql.ends_with("FROM users WHERE id > $1 ORDER BY id LIMIT 10"), "{sql}");
+        assert!(sql.contains("CAST(created_at AS BIGINT) AS created_at"), "{sql}");
         let codes = table("recovery_codes").unwrap();
         assert!(
             select_sql(codes, false, true, 5).contains("WHERE (user_id, digest) > ($1, $2) ORDER BY user_id, digest")

@@ -4,11 +4,13 @@
 //! the batch inserts and the order-independent checksums that verify each run.
 
 pub mod backup;
+mod bulk;
 pub mod catalog;
 mod copy;
 pub mod export;
 pub mod import;
 mod io;
+mod pg_sink;
 pub mod reseal;
 mod sink;
 mod snapshot;
