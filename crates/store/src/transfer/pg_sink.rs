@@ -13,10 +13,17 @@ use super::io::select_sql;
 use super::value::{Checksum, Row, Value};
 use crate::sql::error::db_err;
 
+/// Encoded rows are sent once this many bytes are buffered (or the table changes): each COPY
+/// costs a few round trips, and its final small message can wait for a delayed TCP ACK, so few
+/// large COPYs are much faster than one per page, at a fixed memory cost.
+const COPY_BUFFER_BYTES: usize = 4 << 20;
+
 pub(crate) struct PgSink {
     tx: Transaction<'static, Postgres>,
     deferred: Option<Deferred>,
+    /// Rows of `buffered` not yet sent, in COPY text format.
     buf: Vec<u8>,
+    buffered: Option<&'static Table>,
 }
 
 impl PgSink {
@@ -32,6 +39,7 @@ impl PgSink {
             tx,
             deferred: None,
             buf: Vec::new(),
+            buffered: None,
         })
     }
 
@@ -59,19 +67,35 @@ impl PgSink {
     }
 
     pub async fn finish_load(&mut self) -> StoreResult<()> {
+        self.flush().await?;
         if let Some(deferred) = self.deferred.take() {
             bulk::restore(&mut self.tx, &deferred).await?;
         }
         Ok(())
     }
 
-    pub async fn insert(&mut self, table: &Table, rows: &[Row]) -> StoreResult<()> {
-        if rows.is_empty() {
-            return Ok(());
+    /// Buffers the rows; sends them when the buffer is full or another table begins.
+    pub async fn insert(&mut self, table: &'static Table, rows: &[Row]) -> StoreResult<()> {
+        if self.buffered.is_some_and(|t| t.name != table.name) {
+            self.flush().await?;
         }
-        self.buf.clear();
+        self.buffered = Some(table);
         for row in rows {
             encode_row(&mut self.buf, row);
+        }
+        if self.buf.len() >= COPY_BUFFER_BYTES {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Sends the buffered rows with one COPY.
+    pub async fn flush(&mut self) -> StoreResult<()> {
+        let Some(table) = self.buffered.take() else {
+            return Ok(());
+        };
+        if self.buf.is_empty() {
+            return Ok(());
         }
         let statement = format!("COPY {} ({}) FROM STDIN", table.name, table.column_names().join(", "));
         let mut copy = self.tx.copy_in_raw(&statement).await.map_err(db_err)?;
@@ -80,10 +104,15 @@ impl PgSink {
             return Err(db_err(e));
         }
         copy.finish().await.map_err(db_err)?;
+        self.buf.clear();
+        if self.buf.capacity() > 2 * COPY_BUFFER_BYTES {
+            self.buf.shrink_to(COPY_BUFFER_BYTES);
+        }
         Ok(())
     }
 
     pub async fn checksum(&mut self, table: &Table, batch: u32) -> StoreResult<Checksum> {
+        self.flush().await?;
         let mut sum = Checksum::default();
         let mut last: Option<Row> = None;
         loop {
@@ -104,7 +133,8 @@ impl PgSink {
         }
     }
 
-    pub async fn commit(self) -> StoreResult<()> {
+    pub async fn commit(mut self) -> StoreResult<()> {
+        self.flush().await?;
         self.tx.commit().await.map_err(db_err)
     }
 

@@ -76,7 +76,7 @@ impl Sink {
         }
     }
 
-    pub async fn insert(&mut self, table: &Table, rows: &[Row]) -> StoreResult<()> {
+    pub async fn insert(&mut self, table: &'static Table, rows: &[Row]) -> StoreResult<()> {
         match self {
             Sink::Sqlite(tx) => io::insert(tx, table, rows).await,
             Sink::Postgres(pg) => pg.insert(table, rows).await,
