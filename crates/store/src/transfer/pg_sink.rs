@@ -3,13 +3,11 @@
 //! indexes and foreign keys are rebuilt once at the end (see [`super::bulk`]).
 
 use keygate_core::error::StoreResult;
-use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::query::Query;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Postgres, Row as _, Transaction};
 
 use super::bulk::{self, Deferred};
 use super::catalog::{ColType, TABLES, Table};
-use super::io::select_sql;
 use super::value::{Checksum, Row, Value};
 use crate::sql::error::db_err;
 
@@ -111,26 +109,24 @@ impl PgSink {
         Ok(())
     }
 
-    pub async fn checksum(&mut self, table: &Table, batch: u32) -> StoreResult<Checksum> {
+    /// The table's checksum computed by PostgreSQL itself (`sha256` over the same canonical
+    /// encoding as [`Checksum`], lanes summed modulo 2^64): the rows are not read back over the
+    /// wire, and a second implementation of the encoding checks the first.
+    pub async fn checksum(&mut self, table: &Table) -> StoreResult<Checksum> {
         self.flush().await?;
-        let mut sum = Checksum::default();
-        let mut last: Option<Row> = None;
-        loop {
-            let sql = select_sql(table, false, last.is_some(), batch.max(1));
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            if let Some(last) = &last {
-                for k in table.key {
-                    q = bind(q, table.columns[*k].ty, &last[*k]);
-                }
-            }
-            let rows = q.fetch_all(&mut *self.tx).await.map_err(db_err)?;
-            let page: Vec<Row> = rows.iter().map(|r| decode(table, r)).collect::<StoreResult<_>>()?;
-            page.iter().for_each(|r| sum.add(r));
-            match page.into_iter().last() {
-                Some(row) => last = Some(row),
-                None => return Ok(sum),
-            }
+        let row = sqlx::query(AssertSqlSafe(checksum_sql(table)))
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        let n: i64 = row.try_get("n").map_err(db_err)?;
+        let mut lanes = [0u64; 4];
+        for (i, lane) in lanes.iter_mut().enumerate() {
+            let text: String = row.try_get(i + 1).map_err(db_err)?;
+            *lane = text.parse().map_err(|_| {
+                keygate_core::error::StoreError::Corrupt(format!("checksum lane {text:?} of {}", table.name))
+            })?;
         }
+        Ok(Checksum::from_lanes(u64::try_from(n).unwrap_or(0), lanes))
     }
 
     pub async fn commit(mut self) -> StoreResult<()> {
@@ -143,31 +139,38 @@ impl PgSink {
     }
 }
 
-fn bind<'q>(q: Query<'q, Postgres, PgArguments>, ty: ColType, v: &'q Value) -> Query<'q, Postgres, PgArguments> {
-    match (v, ty) {
-        (Value::Null, ColType::Int) => q.bind(None::<i64>),
-        (Value::Null, ColType::Text) => q.bind(None::<String>),
-        (Value::Null, ColType::Bytes) => q.bind(None::<Vec<u8>>),
-        (Value::Int(n), _) => q.bind(*n),
-        (Value::Text(s), _) => q.bind(s.as_str()),
-        (Value::Bytes(b), _) => q.bind(b.as_slice()),
-    }
-}
-
-fn decode(table: &Table, row: &PgRow) -> StoreResult<Row> {
-    table
+/// `SELECT n, l0, l1, l2, l3` for [`PgSink::checksum`].
+fn checksum_sql(table: &Table) -> String {
+    let parts: Vec<String> = table
         .columns
         .iter()
-        .enumerate()
-        .map(|(i, col)| {
-            Ok(match col.ty {
-                ColType::Int => row.try_get::<Option<i64>, _>(i).map_err(db_err)?.map(Value::Int),
-                ColType::Text => row.try_get::<Option<String>, _>(i).map_err(db_err)?.map(Value::Text),
-                ColType::Bytes => row.try_get::<Option<Vec<u8>>, _>(i).map_err(db_err)?.map(Value::Bytes),
-            }
-            .unwrap_or(Value::Null))
+        .map(|c| {
+            let value = match c.ty {
+                ColType::Int => format!("'\\x01'::bytea || int8send(CAST({} AS BIGINT))", c.name),
+                ColType::Text => format!(
+                    "'\\x02'::bytea || int4send(octet_length({0})) || convert_to({0}, 'UTF8')",
+                    c.name
+                ),
+                ColType::Bytes => format!("'\\x03'::bytea || int4send(length({0})) || {0}", c.name),
+            };
+            format!("CASE WHEN {} IS NULL THEN '\\x00'::bytea ELSE {value} END", c.name)
         })
-        .collect()
+        .collect();
+    const TWO_64: &str = "18446744073709551616";
+    let lanes: Vec<String> = (0..4)
+        .map(|i| {
+            format!(
+                "CAST(MOD(MOD(COALESCE(SUM(CAST(CAST(('x' || encode(substring(h FROM {} FOR 8), 'hex')) AS BIT(64)) AS BIGINT)), 0), {TWO_64}) + {TWO_64}, {TWO_64}) AS TEXT) AS l{i}",
+                i * 8 + 1
+            )
+        })
+        .collect();
+    format!(
+        "SELECT COUNT(*) AS n, {} FROM (SELECT sha256({}) AS h FROM {}) AS hashed",
+        lanes.join(", "),
+        parts.join(" || "),
+        table.name
+    )
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";

@@ -87,7 +87,7 @@ impl Sink {
     pub async fn checksum(&mut self, table: &Table, batch: u32) -> StoreResult<Checksum> {
         let tx = match self {
             Sink::Sqlite(tx) => tx,
-            Sink::Postgres(pg) => return pg.checksum(table, batch).await,
+            Sink::Postgres(pg) => return pg.checksum(table).await,
         };
         let mut sum = Checksum::default();
         let mut last: Option<Row> = None;
