@@ -1,7 +1,7 @@
 //! `copy`: every table from a snapshot of one SQL database into another in one transaction,
 //! verified by count and checksum before it commits. A reader task pages through the snapshot
-//! while the writer inserts the previous page, with at most two pages in flight (memory stays
-//! flat whatever the size of the tables).
+//! while the writer inserts earlier pages, with at most [`PAGES_IN_FLIGHT`] pages queued (memory
+//! stays flat whatever the size of the tables).
 
 use std::time::Instant;
 
@@ -24,6 +24,10 @@ pub struct CopyOptions {
     pub now_ms: i64,
 }
 
+/// Pages the reader may run ahead of the writer: enough to keep reading while the writer waits
+/// for a bulk load to be acknowledged.
+const PAGES_IN_FLIGHT: usize = 16;
+
 /// A page of table `TABLES[index]`; an empty page ends the table.
 type Page = Result<(usize, Vec<Row>), StoreError>;
 
@@ -42,7 +46,7 @@ pub async fn copy(
         counts.push(snapshot.count(table).await?);
     }
     let mut sink = Sink::begin(target).await?;
-    let (tx, rx) = mpsc::channel::<Page>(2);
+    let (tx, rx) = mpsc::channel::<Page>(PAGES_IN_FLIGHT);
     let batch = opts.batch_size.max(1);
     let reader = tokio::spawn(async move {
         read_all(&mut snapshot, batch, &tx).await;
