@@ -318,3 +318,44 @@ async fn a_copy_of_a_database_a_server_is_writing_to_is_one_snapshot() {
     );
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_to_stdout_imports_from_stdin() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().unwrap();
+    let key = new_key();
+    let source = sqlite(&dir, "source.db");
+    filled(&source, 30).await;
+    let out = keygate(
+        dir.path(),
+        Some(&key),
+        &["--database-url", &source, "export", "--out", "-"],
+    )
+    .await;
+    let text = ok(&out);
+    assert!(
+        text.starts_with("{\"format\":\"keygate-export\""),
+        "{}",
+        &text[..80.min(text.len())]
+    );
+    assert!(text.trim_end().lines().last().unwrap().starts_with("{\"end\":"));
+
+    let target = sqlite(&dir, "target.db");
+    let mut command = common::binary::keygate(dir.path());
+    command
+        .env("KEYGATE_SECRET_KEY", &key)
+        .args(["--database-url", &target, "import", "--in", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(text.as_bytes()).await.unwrap();
+    drop(stdin);
+    let output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    ok(&output);
+    assert_eq!(rows(&backend(&target).await).await["audit_events"], 30);
+}
