@@ -12,7 +12,7 @@ use keygate_store::Dialect;
 use crate::config::Config;
 use crate::export_cmd::{ExportArgs, run as run_export};
 use crate::store::chain;
-use crate::transfer_support::{open_sql, partial_path};
+use crate::transfer_support::{Role, open_sql, partial_path};
 
 #[derive(Debug, Args)]
 pub struct BackupArgs {
@@ -29,7 +29,7 @@ pub async fn run(config: &Config, args: BackupArgs) -> anyhow::Result<()> {
     if args.out.exists() {
         anyhow::bail!("{} already exists; choose a new file name", args.out.display());
     }
-    let store = open_sql(config, config.database_url.expose(), "backup source").await?;
+    let store = open_sql(config, config.database_url.expose(), "backup source", Role::Source).await?;
     let dialect = store.dialect();
     if dialect == Dialect::Postgres {
         store.close().await;

@@ -11,7 +11,7 @@ use keygate_store::transfer::{self, CopyOptions, Resealer, TransferError};
 use crate::config::Config;
 use crate::progress::{Reporter, print_reports};
 use crate::store::chain;
-use crate::transfer_support::{key_for, key_from_file, now_ms, open_sql};
+use crate::transfer_support::{Role, key_for, now_ms, open_sql, source_key};
 
 #[derive(Debug, Args)]
 pub struct CopyArgs {
@@ -40,8 +40,8 @@ pub async fn run(config: &Config, args: CopyArgs) -> anyhow::Result<()> {
     if args.from == args.to {
         anyhow::bail!("--from and --to name the same database; nothing to copy");
     }
-    let source = open_sql(config, &args.from, "source").await?;
-    let target = match open_sql(config, &args.to, "target").await {
+    let source = open_sql(config, &args.from, "source", Role::Source).await?;
+    let target = match open_sql(config, &args.to, "target", Role::Target).await {
         Ok(t) => t,
         Err(e) => {
             source.close().await;
@@ -66,10 +66,7 @@ async fn copy(
             chain(&e)
         )
     })?;
-    let source_key = match &args.source_secret_key_file {
-        Some(path) => key_from_file(path)?,
-        None => key_for(config, &args.from)?,
-    };
+    let source_key = source_key(config, &args.from, args.source_secret_key_file.as_deref())?;
     let target_key = key_for(config, &args.to)?;
     let resealer = Resealer::new(source_key, target_key);
     target

@@ -18,7 +18,7 @@ use crate::config::Config;
 use crate::copy_storage_cmd::describe;
 use crate::progress::{Reporter, print_reports};
 use crate::store::chain;
-use crate::transfer_support::{is_gzip, key_for, now_ms, now_rfc3339, open_sql, partial_path};
+use crate::transfer_support::{Role, is_gzip, now_ms, now_rfc3339, open_sql, partial_path, source_key};
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
@@ -74,7 +74,7 @@ fn create(path: &Path) -> anyhow::Result<Sink> {
 }
 
 pub async fn run(config: &Config, args: ExportArgs) -> anyhow::Result<()> {
-    let store = open_sql(config, config.database_url.expose(), "export source").await?;
+    let store = open_sql(config, config.database_url.expose(), "export source", Role::Source).await?;
     let result = write(config, &args, &store).await;
     store.close().await;
     if result.is_err() && args.out != Path::new("-") {
@@ -90,7 +90,7 @@ async fn write(config: &Config, args: &ExportArgs, store: &SqlStore) -> anyhow::
             chain(&e)
         )
     })?;
-    let key = key_for(config, config.database_url.expose())?;
+    let key = source_key(config, config.database_url.expose(), None)?;
     let meta = ExportMeta {
         keygate_version: env!("CARGO_PKG_VERSION").to_owned(),
         created_at: now_rfc3339(),

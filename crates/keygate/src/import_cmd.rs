@@ -21,7 +21,7 @@ use crate::config::Config;
 use crate::copy_storage_cmd::describe;
 use crate::progress::{Reporter, print_reports};
 use crate::store::chain;
-use crate::transfer_support::{is_gzip, key_for, key_from_file, open_sql};
+use crate::transfer_support::{Role, is_gzip, key_for, key_from_file, open_sql};
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
@@ -122,7 +122,7 @@ pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
         .await
         .map_err(describe)?
     } else {
-        let store = open_sql(config, config.database_url.expose(), "import target").await?;
+        let store = open_sql(config, config.database_url.expose(), "import target", Role::Target).await?;
         let result = async {
             store
                 .migrate_up()

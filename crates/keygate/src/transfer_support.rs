@@ -10,13 +10,27 @@ use keygate_store::{SqlOptions, SqlStore};
 use crate::config::{BackendKind, Config, DatabaseUrl};
 use crate::store::chain;
 
-/// Opens a SQLite or PostgreSQL database; `memory:` is refused with one sentence.
-pub async fn open_sql(config: &Config, url: &str, role: &str) -> anyhow::Result<SqlStore> {
+/// Whether [`open_sql`] may create a SQLite file (a target) or must find it (a source).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Source,
+    Target,
+}
+
+/// Opens a SQLite or PostgreSQL database; `memory:` is refused with one sentence, and so is a
+/// SQLite source file that does not exist (rather than creating an empty one).
+pub async fn open_sql(config: &Config, url: &str, role: &str, kind: Role) -> anyhow::Result<SqlStore> {
     let parsed = DatabaseUrl::try_from(url.to_owned()).map_err(|e| anyhow::anyhow!("the {role} URL {e}"))?;
     if parsed.kind() == BackendKind::Memory {
         anyhow::bail!(
             "memory: cannot be the {role}: the memory store lives inside a running server process, so only sqlite:// and postgres:// databases can be copied, exported or imported"
         );
+    }
+    if parsed.kind() == BackendKind::Sqlite && kind == Role::Source {
+        let path = sqlite_path(url);
+        if !path.exists() {
+            anyhow::bail!("the {role} database {} does not exist", path.display());
+        }
     }
     let options = SqlOptions {
         max_connections: 2,
@@ -34,6 +48,32 @@ pub fn key_for(config: &Config, url: &str) -> anyhow::Result<SecretBox> {
     let mut config = config.clone();
     config.database_url = DatabaseUrl::try_from(url.to_owned()).map_err(|e| anyhow::anyhow!("the URL {e}"))?;
     crate::app::secret_box_for(&config)
+}
+
+/// The file of a `sqlite://PATH?…` URL.
+fn sqlite_path(url: &str) -> PathBuf {
+    let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    PathBuf::from(path.split('?').next().unwrap_or(path))
+}
+
+/// The key the data of the source at `url` is sealed with: `--source-secret-key-file`, else as
+/// the server finds it. A SQLite source with neither `secret_key` nor its `.secret` file is an
+/// error (rather than a new key file created beside it).
+pub fn source_key(config: &Config, url: &str, file: Option<&Path>) -> anyhow::Result<SecretBox> {
+    if let Some(path) = file {
+        return key_from_file(path);
+    }
+    if config.secret_key.is_none() && url.starts_with("sqlite:") {
+        let mut key_file = sqlite_path(url).into_os_string();
+        key_file.push(".secret");
+        if !Path::new(&key_file).exists() {
+            anyhow::bail!(
+                "secret_key is not set and the source has no key file {}: pass --source-secret-key-file with the key its data was sealed with",
+                Path::new(&key_file).display()
+            );
+        }
+    }
+    key_for(config, url)
 }
 
 /// A secret key from a file (base64 of 32 bytes, as `secret_key` takes it).

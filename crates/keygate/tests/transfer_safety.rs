@@ -165,6 +165,37 @@ async fn a_target_with_data_is_refused_unless_forced_and_memory_is_refused() {
         );
         assert_eq!(err.trim().lines().count(), 1, "{err}");
     }
+
+    let missing = sqlite(&dir, "missing.db");
+    let err = failed(
+        &keygate(
+            dir.path(),
+            Some(&key),
+            &["copy-storage", "--from", &missing, "--to", &target],
+        )
+        .await,
+    );
+    assert!(err.contains("does not exist"), "{err}");
+    assert!(
+        !dir.path().join("missing.db").exists(),
+        "no empty source file is created"
+    );
+    let err = failed(
+        &keygate(
+            dir.path(),
+            None,
+            &["copy-storage", "--from", &source, "--to", &target, "--force"],
+        )
+        .await,
+    );
+    assert!(
+        err.contains("no key file") && err.contains("--source-secret-key-file"),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("a.db.secret").exists(),
+        "no key is invented for the source"
+    );
 }
 
 /// Runs the binary until it has finished the small tables and is inside `audit_events`, then
