@@ -49,14 +49,27 @@ impl Sink {
         }
     }
 
-    /// Flushes everything (the gzip trailer too) and syncs a file to disk.
-    fn finish(self) -> std::io::Result<()> {
+    /// Flushes everything (the gzip trailer too) and, for a regular file, syncs it to disk.
+    fn finish(self, sync: bool) -> std::io::Result<()> {
         let file = match self {
             Sink::Plain(w) => w.into_inner().map_err(|e| e.into_error())?,
             Sink::Gzip(w) => w.finish()?.into_inner().map_err(|e| e.into_error())?,
             Sink::Stdout(mut w) => return w.flush(),
         };
-        file.sync_all()
+        if sync { file.sync_all() } else { Ok(()) }
+    }
+}
+
+/// Where the rows are written first: `FILE.partial` (renamed when complete) for a regular file;
+/// the path itself for stdout (`-`) and for anything that is not a regular file (a pipe, a
+/// device such as /dev/null), which must never be replaced by a rename.
+fn staging_path(path: &Path) -> Option<PathBuf> {
+    if path == Path::new("-") {
+        return None;
+    }
+    match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => None,
+        _ => Some(partial_path(path)),
     }
 }
 
@@ -64,7 +77,8 @@ fn create(path: &Path) -> anyhow::Result<Sink> {
     if path == Path::new("-") {
         return Ok(Sink::Stdout(BufWriter::new(std::io::stdout())));
     }
-    let file = File::create(partial_path(path)).with_context(|| format!("cannot create {}", path.display()))?;
+    let target = staging_path(path).unwrap_or_else(|| path.to_path_buf());
+    let file = File::create(&target).with_context(|| format!("cannot create {}", target.display()))?;
     let w = BufWriter::with_capacity(1 << 16, file);
     Ok(if is_gzip(path) {
         Sink::Gzip(GzEncoder::new(w, Compression::fast()))
@@ -75,15 +89,16 @@ fn create(path: &Path) -> anyhow::Result<Sink> {
 
 pub async fn run(config: &Config, args: ExportArgs) -> anyhow::Result<()> {
     let store = open_sql(config, config.database_url.expose(), "export source", Role::Source).await?;
-    let result = write(config, &args, &store).await;
+    let staging = staging_path(&args.out);
+    let result = write(config, &args, &store, staging.as_deref()).await;
     store.close().await;
-    if result.is_err() && args.out != Path::new("-") {
-        let _ = std::fs::remove_file(partial_path(&args.out));
+    if let (Err(_), Some(staging)) = (&result, &staging) {
+        let _ = std::fs::remove_file(staging);
     }
     result
 }
 
-async fn write(config: &Config, args: &ExportArgs, store: &SqlStore) -> anyhow::Result<()> {
+async fn write(config: &Config, args: &ExportArgs, store: &SqlStore, staging: Option<&Path>) -> anyhow::Result<()> {
     store.check_schema().await.map_err(|e| {
         anyhow::anyhow!(
             "the database's schema is not this build's ({}); run `keygate migrate up` first",
@@ -103,10 +118,10 @@ async fn write(config: &Config, args: &ExportArgs, store: &SqlStore) -> anyhow::
     let reports = export(store, sink.writer(), &meta, &mut Reporter::new())
         .await
         .map_err(describe)?;
-    sink.finish()
+    sink.finish(staging.is_some())
         .with_context(|| format!("cannot write {}", args.out.display()))?;
-    if args.out != Path::new("-") {
-        std::fs::rename(partial_path(&args.out), &args.out)
+    if let Some(staging) = staging {
+        std::fs::rename(staging, &args.out)
             .with_context(|| format!("cannot rename the finished export to {}", args.out.display()))?;
     }
     let mut extra = serde_json::Map::new();

@@ -390,3 +390,44 @@ async fn an_export_to_stdout_imports_from_stdin() {
     ok(&output);
     assert_eq!(rows(&backend(&target).await).await["audit_events"], 30);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_into_a_pipe_writes_through_it_and_leaves_it_a_pipe() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let key = new_key();
+    let source = sqlite(&dir, "source.db");
+    filled(&source, 10).await;
+    let fifo = dir.path().join("pipe");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let reader = tokio::spawn({
+        let fifo = fifo.clone();
+        async move { tokio::fs::read_to_string(&fifo).await.unwrap() }
+    });
+    ok(&keygate(
+        dir.path(),
+        Some(&key),
+        &["--database-url", &source, "export", "--out", fifo.to_str().unwrap()],
+    )
+    .await);
+    let text = tokio::time::timeout(Duration::from_secs(30), reader)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        text.trim_end().lines().last().unwrap().starts_with("{\"end\":"),
+        "the whole export went through"
+    );
+    let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
+    assert!(
+        kind.is_fifo(),
+        "a pipe (or a device) is written to, never replaced by a renamed file"
+    );
+    assert!(!dir.path().join("pipe.partial").exists());
+}
