@@ -68,6 +68,7 @@ pub enum OpenError {
 pub struct SecretBox {
     key: LessSafeKey,
     rng: SystemRandom,
+    fingerprint: [u8; 32],
 }
 
 impl SecretBox {
@@ -92,7 +93,14 @@ impl SecretBox {
         Ok(SecretBox {
             key: LessSafeKey::new(unbound),
             rng: SystemRandom::new(),
+            fingerprint: fingerprint_of(key),
         })
+    }
+
+    /// A public name for this key (lowercase hex), so two deployments can tell whether they share
+    /// a key: SHA-256 of a domain-separated derivation, which reveals nothing usable about the key.
+    pub fn fingerprint(&self) -> String {
+        self.fingerprint.iter().map(|b| format!("{b:02x}")).collect()
     }
 
     /// A fresh random key as standard base64, for `keygate` to suggest when none is configured.
@@ -142,6 +150,19 @@ impl SecretBox {
     }
 }
 
+fn fingerprint_of(key: &[u8]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let derived = Sha256::new()
+        .chain_update(b"keygate:secret-key:derive:v1\0")
+        .chain_update(key)
+        .finalize();
+    Sha256::new()
+        .chain_update(b"keygate:secret-key:fingerprint:v1\0")
+        .chain_update(derived)
+        .finalize()
+        .into()
+}
+
 impl std::fmt::Debug for SecretBox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("SecretBox(<redacted>)")
@@ -160,6 +181,15 @@ mod tests {
 
     fn other_box() -> SecretBox {
         SecretBox::from_base64(&SecretBox::generate_key_base64().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn fingerprints_name_the_key_without_showing_it() {
+        assert_eq!(secret_box().fingerprint(), secret_box().fingerprint());
+        assert_ne!(secret_box().fingerprint(), other_box().fingerprint());
+        assert_eq!(secret_box().fingerprint().len(), 64);
+        let key_hex: String = (0u8..32).map(|b| format!("{b:02x}")).collect();
+        assert!(!secret_box().fingerprint().contains(&key_hex[..16]));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The command line: `keygate serve | migrate | user | client | keys | admin-token | cleanup |
-//! check-config`, and how errors reach the user
+//! stats | copy-storage | export | import | backup | check-config`, and how errors reach the user
 //! (`error: <one sentence>` on stderr, exit status 1, never a stack trace).
 
 use std::path::PathBuf;
@@ -61,6 +61,20 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show counts of users, clients, live sessions and tokens, rows per table and the database size.
+    Stats {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Copy every record from one database to another (SQLite <-> PostgreSQL), verified.
+    CopyStorage(crate::copy_storage_cmd::CopyArgs),
+    /// Write every record of the database to a versioned JSON-lines file.
+    Export(crate::export_cmd::ExportArgs),
+    /// Load an export file into the database, all or nothing.
+    Import(crate::import_cmd::ImportArgs),
+    /// Take a consistent online backup (SQLite: VACUUM INTO; PostgreSQL: an export file).
+    Backup(crate::backup_cmd::BackupArgs),
     /// Print the effective configuration (secrets redacted) and check it.
     CheckConfig {
         /// Print JSON instead of a table.
@@ -146,6 +160,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             crate::logging::init(&loaded)?;
             runtime()?.block_on(crate::cleanup::run(&loaded.config, json))
         }
+        Command::Stats { json } => runtime()?.block_on(crate::stats_cmd::run(&loaded.config, json)),
+        Command::CopyStorage(args) => runtime()?.block_on(crate::copy_storage_cmd::run(&loaded.config, args)),
+        Command::Export(args) => runtime()?.block_on(crate::export_cmd::run(&loaded.config, args)),
+        Command::Import(args) => runtime()?.block_on(crate::import_cmd::run(&loaded.config, args)),
+        Command::Backup(args) => runtime()?.block_on(crate::backup_cmd::run(&loaded.config, args)),
         Command::User { action } => {
             crate::logging::init(&loaded)?;
             runtime()?.block_on(crate::user_cmd::run(&loaded.config, action))

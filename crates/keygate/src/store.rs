@@ -18,7 +18,7 @@ pub async fn open(config: &Config) -> anyhow::Result<Backend> {
         busy_timeout: config.database.busy_timeout(),
         query_timeout: config.database.query_timeout(),
     };
-    Backend::connect(config.database_url.expose(), &options)
+    let backend = Backend::connect(config.database_url.expose(), &options)
         .await
         .map_err(|err| {
             anyhow::anyhow!(
@@ -26,7 +26,11 @@ pub async fn open(config: &Config) -> anyhow::Result<Backend> {
                 config.database_url.redacted(),
                 chain(&err)
             )
-        })
+        })?;
+    if let Backend::Memory(memory) = &backend {
+        memory.set_audit_cap(usize::try_from(config.audit.memory_max_events).unwrap_or(usize::MAX));
+    }
+    Ok(backend)
 }
 
 /// The Redis of `redis_url`, or None when it is unset. The connection opens lazily, so the server

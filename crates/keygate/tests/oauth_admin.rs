@@ -227,6 +227,11 @@ async fn revoking_by_user_ends_their_grants(server: &OAuthServer) {
     );
     let (_, stats) = call(server, Method::GET, "/admin/stats", Some(ADMIN_TOKEN), None).await;
     assert!(stats["clients"].as_u64().unwrap() >= 1, "{stats}");
+    // Revoked grants are no longer live but still rows until the janitor removes them.
+    assert_eq!(stats["live_refresh_tokens"], 0, "{stats}");
+    assert!(stats["rows"]["refresh_tokens"].as_u64().unwrap() >= 1, "{stats}");
+    assert!(stats["rows"]["signing_keys"].as_u64().unwrap() >= 3, "{stats}");
+    assert!(stats["live_access_tokens"].is_u64(), "{stats}");
 }
 
 on_every_backend!(

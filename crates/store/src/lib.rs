@@ -7,6 +7,7 @@ pub mod redis;
 pub mod sql;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod transfer;
 
 use std::sync::Arc;
 

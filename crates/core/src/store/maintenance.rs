@@ -1,5 +1,7 @@
 //! Health, statistics and the janitor's purge of expired records.
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use serde::Serialize;
 
@@ -36,6 +38,17 @@ pub struct StoreStats {
     pub clients: u64,
     pub live_sessions: u64,
     pub live_refresh_tokens: u64,
+    /// Unexpired, unrevoked opaque access tokens (JWT access tokens are not stored).
+    pub live_access_tokens: u64,
+    /// Unexpired, unrevoked personal access tokens.
+    pub live_personal_access_tokens: u64,
+    /// Rows per table (SQL) or records per kind (memory), every record counted, live or not.
+    pub rows: BTreeMap<String, u64>,
+    /// Bytes the database takes on disk, when the backend can tell (SQLite file, PostgreSQL
+    /// schema); None in memory.
+    pub database_bytes: Option<u64>,
+    /// Audit events the memory store dropped, oldest first, to stay under its cap (0 elsewhere).
+    pub audit_events_dropped: u64,
 }
 
 #[async_trait]

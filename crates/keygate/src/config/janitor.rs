@@ -46,11 +46,17 @@ impl JanitorSettings {
 pub struct AuditSettings {
     /// Audit events older than this many days are deleted by the janitor.
     pub retention_days: u64,
+    /// With the memory backend, the most audit events kept in RAM; the oldest are dropped (and
+    /// counted in the statistics) beyond it.
+    pub memory_max_events: u64,
 }
 
 impl Default for AuditSettings {
     fn default() -> Self {
-        AuditSettings { retention_days: 90 }
+        AuditSettings {
+            retention_days: 90,
+            memory_max_events: 100_000,
+        }
     }
 }
 
@@ -62,6 +68,9 @@ impl AuditSettings {
     pub fn check(&self) -> Result<(), ConfigError> {
         if self.retention_days == 0 {
             return Err(ConfigError::new("audit.retention_days must be at least 1"));
+        }
+        if self.memory_max_events == 0 {
+            return Err(ConfigError::new("audit.memory_max_events must be at least 1"));
         }
         Ok(())
     }
@@ -85,6 +94,7 @@ mod tests {
         assert_eq!(config.janitor.interval().as_secs(), 300);
         assert_eq!(config.janitor.batch_size, 1000);
         assert_eq!(config.audit.retention().as_secs(), 90 * 86_400);
+        assert_eq!(config.audit.memory_max_events, 100_000);
     }
 
     #[test]
@@ -93,8 +103,10 @@ mod tests {
             ("KEYGATE_JANITOR__INTERVAL_SECS", "60"),
             ("KEYGATE_JANITOR__BATCH_SIZE", "50"),
             ("KEYGATE_AUDIT__RETENTION_DAYS", "30"),
+            ("KEYGATE_AUDIT__MEMORY_MAX_EVENTS", "5000"),
         ])
         .unwrap();
+        assert_eq!(config.audit.memory_max_events, 5000);
         assert_eq!(
             (
                 config.janitor.interval_secs,
@@ -107,6 +119,7 @@ mod tests {
             "KEYGATE_JANITOR__INTERVAL_SECS",
             "KEYGATE_JANITOR__BATCH_SIZE",
             "KEYGATE_AUDIT__RETENTION_DAYS",
+            "KEYGATE_AUDIT__MEMORY_MAX_EVENTS",
         ] {
             let err = load(&[(key, "0")]).unwrap_err();
             assert!(err.contains("must be at least 1"), "{key}: {err}");

@@ -1,5 +1,6 @@
 //! Short-lived values and counters, and the janitor's maintenance, in memory.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -8,7 +9,7 @@ use keygate_core::error::StoreResult;
 use keygate_core::store::{EphemeralStore, MaintenanceStore, PurgeReport, StoreStats};
 
 use super::MemoryStore;
-use super::state::{EphemeralEntry, Slot};
+use super::state::{EphemeralEntry, Slot, State};
 
 #[async_trait]
 impl EphemeralStore for MemoryStore {
@@ -90,6 +91,28 @@ fn purge<K: Clone + Eq + std::hash::Hash, V>(
     doomed.len() as u64
 }
 
+/// Records per kind, named like the SQL tables.
+fn rows_per_kind(st: &State) -> BTreeMap<String, u64> {
+    let counts = [
+        ("users", st.users.len()),
+        ("totp_credentials", st.totp.len()),
+        ("recovery_codes", st.recovery_codes.values().map(Vec::len).sum()),
+        ("sessions", st.sessions.len()),
+        ("email_tokens", st.email_tokens.len()),
+        ("clients", st.clients.len()),
+        ("consents", st.consents.len()),
+        ("authorization_codes", st.codes.len()),
+        ("token_families", st.families.len()),
+        ("refresh_tokens", st.refresh_tokens.len()),
+        ("access_tokens", st.access_tokens.len()),
+        ("personal_access_tokens", st.pats.len()),
+        ("signing_keys", st.keys.len()),
+        ("audit_events", st.audit.len()),
+        ("ephemeral", st.ephemeral.len()),
+    ];
+    counts.into_iter().map(|(k, n)| (k.to_owned(), n as u64)).collect()
+}
+
 #[async_trait]
 impl MaintenanceStore for MemoryStore {
     async fn ping(&self) -> StoreResult<()> {
@@ -107,6 +130,19 @@ impl MaintenanceStore for MemoryStore {
                 .values()
                 .filter(|t| t.used_at.is_none() && t.revoked_at.is_none() && now < t.expires_at)
                 .count() as u64,
+            live_access_tokens: st
+                .access_tokens
+                .values()
+                .filter(|t| t.revoked_at.is_none() && now < t.expires_at)
+                .count() as u64,
+            live_personal_access_tokens: st
+                .pats
+                .values()
+                .filter(|p| p.revoked_at.is_none() && p.expires_at.is_none_or(|e| now < e))
+                .count() as u64,
+            rows: rows_per_kind(&st),
+            database_bytes: None,
+            audit_events_dropped: st.audit_dropped,
         })
     }
 

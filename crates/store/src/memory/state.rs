@@ -49,12 +49,21 @@ pub(super) struct State {
     pub keys: Vec<SigningKey>,
     pub audit: BTreeMap<AuditId, AuditEvent>,
     pub ephemeral: HashMap<String, EphemeralEntry>,
+    /// Most audit events kept; older ones are dropped (set by `MemoryStore::with_audit_cap`).
+    pub audit_cap: usize,
+    /// Audit events dropped to stay under `audit_cap`.
+    pub audit_dropped: u64,
 }
 
 impl State {
     pub fn record_audit(&mut self, events: &[AuditEvent]) {
         for e in events {
             self.audit.insert(e.id, e.clone());
+        }
+        // Ids are time-ordered (UUIDv7), so the first entries are the oldest.
+        while self.audit.len() > self.audit_cap.max(1) {
+            self.audit.pop_first();
+            self.audit_dropped += 1;
         }
     }
 

@@ -80,7 +80,11 @@ pub(super) async fn open(url: &str, opts: &SqlOptions) -> StoreResult<SqlStore> 
         }
     }
     .map_err(db_err)?;
-    Ok(SqlStore { pool, dialect })
+    Ok(SqlStore {
+        pool,
+        dialect,
+        url: url.to_owned(),
+    })
 }
 
 fn scheme(url: &str) -> &str {

@@ -1,15 +1,18 @@
-//! `MaintenanceStore` on SQL: the health probe, statistics in one round trip, and the janitor's
+//! `MaintenanceStore` on SQL: the health probe, statistics (counts, rows per table, size), and the janitor's
 //! batched purge of expired records.
 
 use async_trait::async_trait;
 use keygate_core::Timestamp;
 use keygate_core::error::StoreResult;
 use keygate_core::store::{MaintenanceStore, PurgeReport, StoreStats};
-use sqlx::Row;
+use std::collections::BTreeMap;
 
-use super::SqlStore;
+use sqlx::{AssertSqlSafe, Row};
+
 use super::bounded::Bounded;
 use super::error::db_err;
+use super::{Dialect, SqlStore};
+use crate::transfer::TABLES;
 
 /// Deletes at most `$2` rows of one table whose expiry is before `$1`. Each statement selects the
 /// doomed keys through the expiry index and deletes by primary key.
@@ -41,6 +44,42 @@ impl SqlStore {
     }
 }
 
+impl SqlStore {
+    /// Every table of the transfer catalog with its row count, in one round trip.
+    async fn rows_per_table(&self) -> StoreResult<BTreeMap<String, u64>> {
+        let parts: Vec<String> = TABLES
+            .iter()
+            .map(|t| format!("(SELECT COUNT(*) FROM {0}) AS {0}", t.name))
+            .collect();
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {}", parts.join(", "))))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
+        TABLES
+            .iter()
+            .map(|t| {
+                let n: i64 = row.try_get(t.name).map_err(db_err)?;
+                Ok((t.name.to_owned(), u64::try_from(n).unwrap_or(0)))
+            })
+            .collect()
+    }
+
+    /// The SQLite file's pages (WAL not included), or the PostgreSQL schema's tables and indexes.
+    async fn database_bytes(&self) -> StoreResult<Option<u64>> {
+        let sql = match self.dialect {
+            Dialect::Sqlite => "SELECT page_count * page_size AS n FROM pragma_page_count(), pragma_page_size()",
+            Dialect::Postgres => {
+                "SELECT CAST(COALESCE(SUM(pg_total_relation_size(c.oid)), 0) AS BIGINT) AS n \
+                 FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace \
+                 WHERE ns.nspname = current_schema() AND c.relkind = 'r'"
+            }
+        };
+        let row = sqlx::query(sql).fetch_one(&self.pool).await.map_err(db_err)?;
+        let n: i64 = row.try_get("n").map_err(db_err)?;
+        Ok(u64::try_from(n).ok())
+    }
+}
+
 #[async_trait]
 impl MaintenanceStore for SqlStore {
     async fn ping(&self) -> StoreResult<()> {
@@ -59,7 +98,10 @@ impl MaintenanceStore for SqlStore {
                (SELECT COUNT(*) FROM clients) AS clients, \
                (SELECT COUNT(*) FROM sessions WHERE idle_expires_at > $1 AND absolute_expires_at > $1) AS sessions, \
                (SELECT COUNT(*) FROM refresh_tokens \
-                  WHERE used_at IS NULL AND revoked_at IS NULL AND expires_at > $1) AS refresh_tokens",
+                  WHERE used_at IS NULL AND revoked_at IS NULL AND expires_at > $1) AS refresh_tokens, \
+               (SELECT COUNT(*) FROM access_tokens WHERE revoked_at IS NULL AND expires_at > $1) AS access_tokens, \
+               (SELECT COUNT(*) FROM personal_access_tokens \
+                  WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $1)) AS pats",
         )
         .bind(now.as_millis())
         .fetch_one(&self.pool)
@@ -75,6 +117,11 @@ impl MaintenanceStore for SqlStore {
             clients: count("clients")?,
             live_sessions: count("sessions")?,
             live_refresh_tokens: count("refresh_tokens")?,
+            live_access_tokens: count("access_tokens")?,
+            live_personal_access_tokens: count("pats")?,
+            rows: self.rows_per_table().await?,
+            database_bytes: self.database_bytes().await?,
+            audit_events_dropped: 0,
         })
     }
 

@@ -13,7 +13,7 @@ mod credentials;
 pub mod dialect;
 mod email_tokens;
 mod ephemeral;
-mod error;
+pub(crate) mod error;
 mod keys;
 mod maintenance;
 pub mod migrate;
@@ -21,7 +21,7 @@ mod pats;
 mod rows;
 mod sessions;
 mod tokens;
-mod tx;
+pub(crate) mod tx;
 mod users;
 
 use std::time::Duration;
@@ -61,6 +61,8 @@ impl Default for SqlOptions {
 pub struct SqlStore {
     pool: AnyPool,
     dialect: Dialect,
+    /// The URL it was opened with, for tools that need a native connection (bulk loads).
+    url: String,
 }
 
 impl SqlStore {
@@ -72,6 +74,10 @@ impl SqlStore {
 
     pub fn dialect(&self) -> Dialect {
         self.dialect
+    }
+
+    pub(crate) fn url(&self) -> &str {
+        &self.url
     }
 
     /// The connection pool, for diagnostics and tests (the store traits are the normal way in).

@@ -54,6 +54,19 @@ pub async fn stats_count_live_records(s: Stores, clock: ManualClock) {
         stats.live_refresh_tokens, 1,
         "used, expired and revoked tokens are not live"
     );
+    // Rows per table count every record, live or not, under the same names on every backend.
+    assert_eq!(stats.rows.get("users"), Some(&2), "{:?}", stats.rows);
+    assert_eq!(stats.rows.get("sessions"), Some(&2), "{:?}", stats.rows);
+    assert_eq!(stats.rows.get("token_families"), Some(&3), "{:?}", stats.rows);
+    assert_eq!(stats.rows.get("refresh_tokens"), Some(&4), "{:?}", stats.rows);
+    assert_eq!(stats.rows.get("access_tokens"), Some(&2), "{:?}", stats.rows);
+    for table in keygate_store::transfer::TABLES {
+        assert!(stats.rows.contains_key(table.name), "no row count for {}", table.name);
+    }
+    assert_eq!(
+        stats.live_access_tokens, 1,
+        "the revoked family's access token is not live"
+    );
 }
 
 pub async fn purge_deletes_expired_and_keeps_live(s: Stores, clock: ManualClock) {

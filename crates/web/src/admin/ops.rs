@@ -137,6 +137,11 @@ pub async fn stats(State(state): State<AppState>, _admin: Admin) -> Result<Respo
         "clients": stats.clients,
         "live_sessions": stats.live_sessions,
         "live_refresh_tokens": stats.live_refresh_tokens,
+        "live_access_tokens": stats.live_access_tokens,
+        "live_personal_access_tokens": stats.live_personal_access_tokens,
+        "rows": stats.rows,
+        "database_bytes": stats.database_bytes,
+        "audit_events_dropped": stats.audit_events_dropped,
     }))
     .into_response())
 }

@@ -1,0 +1,227 @@
+//! The PostgreSQL target of a bulk load, on a native connection: rows go in with `COPY … FROM
+//! STDIN` (text format), several times faster than INSERT, inside one transaction whose secondary
+//! indexes and foreign keys are rebuilt once at the end (see [`super::bulk`]).
+
+use keygate_core::error::StoreResult;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{AssertSqlSafe, Postgres, Row as _, Transaction};
+
+use super::bulk::{self, Deferred};
+use super::catalog::{ColType, TABLES, Table};
+use super::value::{Checksum, Row, Value};
+use crate::sql::error::db_err;
+
+/// Encoded rows are sent once this many bytes are buffered (or the table changes): each COPY
+/// costs a few round trips, and its final small message can wait for a delayed TCP ACK, so few
+/// large COPYs are much faster than one per page, at a fixed memory cost.
+const COPY_BUFFER_BYTES: usize = 4 << 20;
+
+pub(crate) struct PgSink {
+    tx: Transaction<'static, Postgres>,
+    deferred: Option<Deferred>,
+    /// Rows of `buffered` not yet sent, in COPY text format.
+    buf: Vec<u8>,
+    buffered: Option<&'static Table>,
+}
+
+impl PgSink {
+    pub async fn begin(url: &str) -> StoreResult<PgSink> {
+        let options: PgConnectOptions = url.parse().map_err(db_err)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .map_err(db_err)?;
+        let tx = pool.begin().await.map_err(db_err)?;
+        Ok(PgSink {
+            tx,
+            deferred: None,
+            buf: Vec::new(),
+            buffered: None,
+        })
+    }
+
+    pub async fn count(&mut self, table: &Table) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar(AssertSqlSafe(format!("SELECT COUNT(*) FROM {}", table.name)))
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    pub async fn empty_all(&mut self) -> StoreResult<()> {
+        for table in TABLES.iter().rev() {
+            sqlx::query(AssertSqlSafe(format!("DELETE FROM {}", table.name)))
+                .execute(&mut *self.tx)
+                .await
+                .map_err(db_err)?;
+        }
+        Ok(())
+    }
+
+    pub async fn start_load(&mut self) -> StoreResult<()> {
+        self.deferred = Some(bulk::defer(&mut self.tx).await?);
+        Ok(())
+    }
+
+    pub async fn finish_load(&mut self) -> StoreResult<()> {
+        self.flush().await?;
+        if let Some(deferred) = self.deferred.take() {
+            bulk::restore(&mut self.tx, &deferred).await?;
+        }
+        Ok(())
+    }
+
+    /// Buffers the rows; sends them when the buffer is full or another table begins.
+    pub async fn insert(&mut self, table: &'static Table, rows: &[Row]) -> StoreResult<()> {
+        if self.buffered.is_some_and(|t| t.name != table.name) {
+            self.flush().await?;
+        }
+        self.buffered = Some(table);
+        for row in rows {
+            encode_row(&mut self.buf, row);
+        }
+        if self.buf.len() >= COPY_BUFFER_BYTES {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Sends the buffered rows with one COPY.
+    pub async fn flush(&mut self) -> StoreResult<()> {
+        let Some(table) = self.buffered.take() else {
+            return Ok(());
+        };
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let statement = format!("COPY {} ({}) FROM STDIN", table.name, table.column_names().join(", "));
+        let mut copy = self.tx.copy_in_raw(&statement).await.map_err(db_err)?;
+        if let Err(e) = copy.send(self.buf.as_slice()).await {
+            let _ = copy.abort("send failed").await;
+            return Err(db_err(e));
+        }
+        copy.finish().await.map_err(db_err)?;
+        self.buf.clear();
+        if self.buf.capacity() > 2 * COPY_BUFFER_BYTES {
+            self.buf.shrink_to(COPY_BUFFER_BYTES);
+        }
+        Ok(())
+    }
+
+    /// The table's checksum computed by PostgreSQL itself (`sha256` over the same canonical
+    /// encoding as [`Checksum`], lanes summed modulo 2^64): the rows are not read back over the
+    /// wire, and a second implementation of the encoding checks the first.
+    pub async fn checksum(&mut self, table: &Table) -> StoreResult<Checksum> {
+        self.flush().await?;
+        let row = sqlx::query(AssertSqlSafe(checksum_sql(table)))
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        let n: i64 = row.try_get("n").map_err(db_err)?;
+        let mut lanes = [0u64; 4];
+        for (i, lane) in lanes.iter_mut().enumerate() {
+            let text: String = row.try_get(i + 1).map_err(db_err)?;
+            *lane = text.parse().map_err(|_| {
+                keygate_core::error::StoreError::Corrupt(format!("checksum lane {text:?} of {}", table.name))
+            })?;
+        }
+        Ok(Checksum::from_lanes(u64::try_from(n).unwrap_or(0), lanes))
+    }
+
+    pub async fn commit(mut self) -> StoreResult<()> {
+        self.flush().await?;
+        self.tx.commit().await.map_err(db_err)
+    }
+
+    pub async fn rollback(self) -> StoreResult<()> {
+        self.tx.rollback().await.map_err(db_err)
+    }
+}
+
+/// `SELECT n, l0, l1, l2, l3` for [`PgSink::checksum`].
+fn checksum_sql(table: &Table) -> String {
+    let parts: Vec<String> = table
+        .columns
+        .iter()
+        .map(|c| {
+            let value = match c.ty {
+                ColType::Int => format!("'\\x01'::bytea || int8send(CAST({} AS BIGINT))", c.name),
+                ColType::Text => format!(
+                    "'\\x02'::bytea || int4send(octet_length({0})) || convert_to({0}, 'UTF8')",
+                    c.name
+                ),
+                ColType::Bytes => format!("'\\x03'::bytea || int4send(length({0})) || {0}", c.name),
+            };
+            format!("CASE WHEN {} IS NULL THEN '\\x00'::bytea ELSE {value} END", c.name)
+        })
+        .collect();
+    const TWO_64: &str = "18446744073709551616";
+    let lanes: Vec<String> = (0..4)
+        .map(|i| {
+            format!(
+                "CAST(MOD(MOD(COALESCE(SUM(CAST(CAST(('x' || encode(substring(h FROM {} FOR 8), 'hex')) AS BIT(64)) AS BIGINT)), 0), {TWO_64}) + {TWO_64}, {TWO_64}) AS TEXT) AS l{i}",
+                i * 8 + 1
+            )
+        })
+        .collect();
+    format!(
+        "SELECT COUNT(*) AS n, {} FROM (SELECT sha256({}) AS h FROM {}) AS hashed",
+        lanes.join(", "),
+        parts.join(" || "),
+        table.name
+    )
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// One row in COPY's text format: tab-separated, `\N` for NULL, backslash escapes in text,
+/// bytea as `\\x` + hex.
+fn encode_row(out: &mut Vec<u8>, row: &[Value]) {
+    for (i, v) in row.iter().enumerate() {
+        if i > 0 {
+            out.push(b'\t');
+        }
+        match v {
+            Value::Null => out.extend_from_slice(b"\\N"),
+            Value::Int(n) => out.extend_from_slice(n.to_string().as_bytes()),
+            Value::Text(s) => {
+                for &b in s.as_bytes() {
+                    match b {
+                        b'\\' => out.extend_from_slice(b"\\\\"),
+                        b'\t' => out.extend_from_slice(b"\\t"),
+                        b'\n' => out.extend_from_slice(b"\\n"),
+                        b'\r' => out.extend_from_slice(b"\\r"),
+                        _ => out.push(b),
+                    }
+                }
+            }
+            Value::Bytes(bytes) => {
+                out.extend_from_slice(b"\\\\x");
+                for b in bytes {
+                    out.push(HEX[(b >> 4) as usize]);
+                    out.push(HEX[(b & 15) as usize]);
+                }
+            }
+        }
+    }
+    out.push(b'\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_text_escapes_what_copy_would_misread() {
+        let mut out = Vec::new();
+        let row = vec![
+            Value::Text("a\tb\\c\nd".into()),
+            Value::Null,
+            Value::Int(-7),
+            Value::Bytes(vec![0, 0xab]),
+        ];
+        encode_row(&mut out, &row);
+        assert_eq!(String::from_utf8(out).unwrap(), "a\\tb\\\\c\\nd\t\\N\t-7\t\\\\x00ab\n");
+    }
+}
