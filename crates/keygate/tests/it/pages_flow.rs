@@ -2,8 +2,7 @@
 //! sign in, use the account page (tokens, two-step verification, sessions), sign out, and reset
 //! a forgotten password. Every successful form post answers 303.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use common::accounts::{Kind, PASSWORD};
 use common::pages::{Browser, PagesEnv};

@@ -3,7 +3,7 @@
 //! the code with PKCE, validates the ID token against the JWKS, calls userinfo, refreshes,
 //! introspects and revokes; and RP-initiated logout. On every backend.
 
-mod common;
+use crate::common;
 
 use common::oauth::{OAuthServer, REDIRECT};
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
@@ -14,8 +14,7 @@ use openidconnect::{
 use reqwest::StatusCode;
 use reqwest::header::LOCATION;
 
-mod oauth_support;
-use oauth_support as support;
+use crate::oauth_support as support;
 use support::{Browser, http_client, query_param};
 
 const PASSWORD: &str = "correct horse battery staple";

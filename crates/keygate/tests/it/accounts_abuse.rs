@@ -1,8 +1,7 @@
 //! Account API abuse protection: lockout after repeated failures (right and wrong password alike,
 //! known and unknown emails alike), and identical answers that do not reveal who has an account.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,8 +2,7 @@
 //! character is refused with 400 before a handler or a store sees it; passwords are exempt (they
 //! are only ever hashed).
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use common::accounts::Kind;
 use common::pages::PagesEnv;

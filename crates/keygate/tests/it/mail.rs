@@ -1,7 +1,7 @@
 //! Outgoing email end to end: the mailer the configuration selects delivers a message whose link
 //! a reader can follow, through the file outbox and through a real SMTP server.
 
-mod common;
+use crate::common;
 
 use common::mail::{SmtpSink, read_all, wait_for};
 use keygate::config::{Config, MailFrom, MailOutbox, SmtpUrl};

@@ -1,7 +1,7 @@
 //! The admin API on every backend: bearer checks (configured token, admin PAT), client CRUD with
 //! a secret shown once and rotatable, RFC 7591 errors, keys, stats and revocation by user.
 
-mod common;
+use crate::common;
 
 use common::oauth::{ADMIN_TOKEN, OAuthServer, REDIRECT};
 use keygate_core::Clock;

@@ -1,7 +1,7 @@
 //! The real `keygate` binary: serve on a new SQLite file and stop on a signal, check-config,
 //! configuration precedence and `_FILE` secrets, and `migrate up | down | status`.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Output, Stdio};

@@ -1,8 +1,7 @@
 //! Account API: registration and verification through the emailed link, login and logout,
 //! session fixation, the JSON CSRF rule, cookie flags and oversized passwords.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

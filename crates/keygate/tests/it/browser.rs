@@ -4,8 +4,7 @@
 //! link, and ends another device's session. Without Chromium the test skips with a note; with
 //! CI=true it fails instead.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};

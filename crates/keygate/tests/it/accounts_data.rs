@@ -1,8 +1,7 @@
 //! The signed-in user's own data: sessions (list, end, last seen), personal access tokens limited
 //! to their scopes, activity, export, erasure, and deactivation ending sessions.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! `listening on …`; stderr shows the first-start hint, the demo account, client and a working
 //! authorization URL; a second start reuses both instead of failing or duplicating them.
 
-mod common;
+use crate::common;
 
 use std::process::Stdio;
 use std::time::Duration;

@@ -1,8 +1,7 @@
 //! HTML pages: every page answers with the security headers and a CSRF field, every form post
 //! without the right token is refused with 403, and the pages render errors next to the field.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use common::accounts::{Kind, PASSWORD};
 use common::pages::PagesEnv;

@@ -7,6 +7,7 @@ pub mod mail;
 pub mod accounts;
 pub mod binary;
 pub mod mailbox;
+#[macro_use]
 pub mod oauth;
 pub mod pages;
 pub mod proxy;

@@ -3,14 +3,13 @@
 //! response, PKCE rules, scope and response type errors, prompt=none, prompt=login and max_age
 //! (no sign-out before the new sign-in), and the consent step's owner and registration checks.
 
-mod common;
+use crate::common;
 
 use common::oauth::{CHALLENGE, OAuthServer, REDIRECT};
 use reqwest::StatusCode;
 use reqwest::header::LOCATION;
 
-mod oauth_support;
-use oauth_support as support;
+use crate::oauth_support as support;
 use support::{Browser, query_param};
 
 fn url(server: &OAuthServer, pairs: &[(&str, &str)]) -> String {

@@ -2,8 +2,7 @@
 //! (display-name forms refused, variants of one mailbox sharing one email cap), field limits and
 //! control characters answered with 400 problems, and PAT bearer schemes in any letter case.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

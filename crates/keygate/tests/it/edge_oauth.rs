@@ -2,7 +2,7 @@
 //! length limits, control characters (NUL included) refused before any store sees them, the
 //! `Authorization` scheme in any letter case, and form bodies only at token, introspect and revoke.
 
-mod common;
+use crate::common;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;

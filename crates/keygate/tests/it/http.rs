@@ -1,7 +1,7 @@
 //! HTTP behaviour of the real router on port 0: health, readiness through a real outage, metrics,
 //! security headers, request ids and graceful shutdown.
 
-mod common;
+use crate::common;
 
 use std::net::ToSocketAddrs;
 use std::time::{Duration, Instant};

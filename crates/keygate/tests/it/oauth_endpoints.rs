@@ -1,7 +1,7 @@
 //! Discovery, JWKS, client credentials (through the `oauth2` crate), introspection, revocation,
 //! userinfo and key rotation, on every backend.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
@@ -11,8 +11,7 @@ use oauth2::{AuthUrl, ClientId, ClientSecret, Scope, TokenResponse, TokenUrl};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-mod oauth_support;
-use oauth_support as support;
+use crate::oauth_support as support;
 use support::http_client;
 
 async fn json(response: reqwest::Response) -> (StatusCode, Value) {

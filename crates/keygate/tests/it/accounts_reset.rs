@@ -1,8 +1,7 @@
 //! Password reset and change: single-use, expiring, newest-only reset links; a reset ends every
 //! session; a change ends the others and keeps this one under a new id.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! (memory and SQLite, in-process with a manual clock); the background task purges on its
 //! schedule and survives store errors; `keygate cleanup --json` reports what it deleted.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -1,8 +1,7 @@
 //! TOTP on the account API: enabling needs a valid code, login then needs a code, a code works
 //! once (replay refused), a recovery code works once, and disabling needs the password.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

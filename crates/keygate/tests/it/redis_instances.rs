@@ -4,7 +4,7 @@
 //! the durable store is a fresh PostgreSQL schema when KEYGATE_TEST_POSTGRES_URL is set, a
 //! shared SQLite file otherwise.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! Operator secrets checked by the real binary: a `secret_key` without entropy stops `serve` and
 //! `check-config` with one sentence, and `metrics_token` is accepted from a file and redacted.
 
-mod common;
+use crate::common;
 
 use common::binary::{keygate, run, stderr, stdout};
 

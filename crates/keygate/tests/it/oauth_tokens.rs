@@ -2,7 +2,7 @@
 //! revocation, concurrency, refresh rotation and reuse detection, client binding, scope rules and
 //! RFC 6749 §5.2 errors.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

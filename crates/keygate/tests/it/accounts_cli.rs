@@ -1,7 +1,7 @@
 //! `keygate user create | list | set-password | deactivate | activate | delete` on a SQLite file,
 //! checked through the real binary and through the account API of a server on the same file.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Output, Stdio};
