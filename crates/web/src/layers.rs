@@ -16,7 +16,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::error::internal_error_response;
+use crate::http::error::internal_error_response;
 use crate::security_headers::{self, SecurityHeaders};
 use crate::state::WebConfig;
 
@@ -39,7 +39,7 @@ pub fn apply(routes: Router, config: &WebConfig) -> Router {
             security,
             security_headers::apply,
         ))
-        .layer(axum::middleware::from_fn(crate::metrics::track))
+        .layer(axum::middleware::from_fn(crate::http::metrics::track))
         // Inside the metrics layer, so a panic is counted as the 500 it becomes.
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TimeoutLayer::with_status_code(

@@ -8,6 +8,7 @@ mod authorize;
 mod client_admin;
 mod client_auth;
 mod code;
+mod discovery;
 mod error;
 mod grants;
 mod introspect;
@@ -25,6 +26,7 @@ pub use authorize::{AuthorizeParams, AuthorizeRejection, AuthorizeRequest, Promp
 pub use client_admin::{create_client, delete_client, rotate_secret, unknown_client, update_client};
 pub use client_auth::{ClientCredentials, authenticate};
 pub use code::{CodeGrant, issues_refresh_token};
+pub use discovery::{CLAIMS_SUPPORTED, discovery_document};
 pub use error::{ErrorCode, OAuthError, OAuthResult};
 pub use grants::{TokenRequest, narrow_scope};
 pub use introspect::{Introspection, LiveKind, LiveToken};

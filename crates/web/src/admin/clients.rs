@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Admin, AdminError};
-use crate::api::ClientMeta;
+use crate::http::{ClientMeta, no_store};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -56,7 +56,7 @@ pub async fn create(
     let (client, secret) =
         keygate_core::oauth::create_client(state.stores.clients.as_ref(), &metadata, &admin.actor, &meta, now).await?;
     let mut response = (StatusCode::CREATED, Json(ClientView::of(&client, secret.as_ref()))).into_response();
-    crate::oauth::no_store(response.headers_mut());
+    no_store(response.headers_mut());
     Ok(response)
 }
 
@@ -94,7 +94,7 @@ pub async fn update(
     .await?
     .ok_or(AdminError::NotFound("client"))?;
     let mut response = Json(ClientView::of(&client, secret.as_ref())).into_response();
-    crate::oauth::no_store(response.headers_mut());
+    no_store(response.headers_mut());
     Ok(response)
 }
 
@@ -128,6 +128,6 @@ pub async fn rotate_secret(
             .await?
             .ok_or(AdminError::NotFound("client"))?;
     let mut response = Json(json!({ "client_id": client_id.0, "client_secret": secret.expose() })).into_response();
-    crate::oauth::no_store(response.headers_mut());
+    no_store(response.headers_mut());
     Ok(response)
 }

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Admin, AdminError, log_store};
-use crate::api::ClientMeta;
+use crate::http::ClientMeta;
 use crate::state::AppState;
 
 /// A key as listed: never its private part.

@@ -10,7 +10,10 @@
 //! makes sure a token exists (setting the cookie when new) and hands it to the handler through
 //! the [`CsrfToken`] extractor; on POST it checks the token and passes the buffered body on.
 
+use std::sync::Arc;
+
 use axum::body::{Body, Bytes};
+
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -18,17 +21,17 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use keygate_core::secret_token::{SecretKind, SecretToken};
 
-use crate::state::AppState;
+use super::cookies;
+use super::html::Pages;
+use super::limits::is_form;
 
 /// The hidden form field.
 pub const FIELD: &str = "csrf_token";
 /// Form bodies larger than this are refused (413) before parsing; no page posts anything close.
 pub const FORM_LIMIT_BYTES: usize = 64 * 1024;
 
-/// The cookie's name: `__Host-` prefixed over https.
-pub fn cookie_name(secure: bool) -> &'static str {
-    if secure { "__Host-keygate_csrf" } else { "keygate_csrf" }
-}
+/// The cookie's name over http; `__Host-` is put in front over https.
+pub const COOKIE_NAME: &str = "keygate_csrf";
 
 /// The token a handler puts into its forms.
 #[derive(Clone)]
@@ -58,8 +61,8 @@ impl<S: Send + Sync> FromRequestParts<S> for CsrfToken {
 }
 
 /// The middleware: see the module documentation.
-pub async fn protect(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let secure = state.pages.secure_cookies();
+pub async fn protect(State(pages): State<Arc<Pages>>, request: Request, next: Next) -> Response {
+    let secure = pages.secure_cookies();
     let from_cookie = cookie_token(request.headers(), secure);
     if is_safe(request.method()) {
         let (token, is_new) = match from_cookie {
@@ -75,9 +78,9 @@ pub async fn protect(State(state): State<AppState>, request: Request, next: Next
         return response;
     }
 
-    if let Err(reason) = check_fetch_metadata(request.headers(), state.pages.issuer_origin()) {
+    if let Err(reason) = check_fetch_metadata(request.headers(), pages.issuer_origin()) {
         tracing::info!(reason, "refused a form post: CSRF");
-        return state.pages.csrf_failure();
+        return pages.csrf_failure();
     }
     let (parts, body) = request.into_parts();
     let bytes = match axum::body::to_bytes(body, FORM_LIMIT_BYTES).await {
@@ -86,11 +89,11 @@ pub async fn protect(State(state): State<AppState>, request: Request, next: Next
     };
     let Some(cookie) = from_cookie else {
         tracing::info!(reason = "no CSRF cookie", "refused a form post: CSRF");
-        return state.pages.csrf_failure();
+        return pages.csrf_failure();
     };
     if !is_form(&parts.headers) || !field_matches(&bytes, &cookie) {
         tracing::info!(reason = "missing or wrong csrf_token", "refused a form post: CSRF");
-        return state.pages.csrf_failure();
+        return pages.csrf_failure();
     }
     let mut request = Request::from_parts(parts, Body::from(bytes));
     request.extensions_mut().insert(CsrfToken(cookie));
@@ -99,14 +102,6 @@ pub async fn protect(State(state): State<AppState>, request: Request, next: Next
 
 fn is_safe(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
-}
-
-fn is_form(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
 }
 
 /// `Sec-Fetch-Site` must be `same-origin` or `none` (typed or bookmarked) when present. `Origin`,
@@ -139,21 +134,11 @@ fn field_matches(body: &Bytes, cookie: &SecretToken) -> bool {
 
 /// The token in the request's CSRF cookie, if well formed.
 fn cookie_token(headers: &HeaderMap, secure: bool) -> Option<SecretToken> {
-    let name = cookie_name(secure);
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .filter(|(key, _)| *key == name)
-        .find_map(|(_, value)| SecretToken::parse(SecretKind::Csrf, value.trim()).ok())
+    cookies::values(headers, COOKIE_NAME, secure).find_map(|value| SecretToken::parse(SecretKind::Csrf, value).ok())
 }
 
 fn set_cookie(token: &SecretToken, secure: bool) -> String {
-    let name = cookie_name(secure);
-    let secure_attr = if secure { "; Secure" } else { "" };
-    format!("{name}={}; Path=/; HttpOnly; SameSite=Lax{secure_attr}", token.expose())
+    cookies::set_text(COOKIE_NAME, token.expose(), secure, None)
 }
 
 #[cfg(test)]

@@ -1,10 +1,11 @@
-//! The error a handler returns and how it becomes a response: RFC 9457 problem JSON that never
-//! shows internals, with the cause logged once, here.
+//! The store error a handler returns and how it becomes a response: a problem (RFC 9457) that
+//! never shows internals, with the cause logged once, here; and the plain 500 and 503 answers.
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use keygate_core::StoreError;
-use serde::Serialize;
+
+use super::problem::Problem;
 
 /// Seconds a client should wait before retrying after a 503.
 pub const RETRY_AFTER_SECS: u32 = 5;
@@ -13,27 +14,6 @@ pub const RETRY_AFTER_SECS: u32 = 5;
 pub enum ApiError {
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-/// An RFC 9457 problem document.
-#[derive(Debug, Serialize)]
-pub struct Problem {
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    pub title: &'static str,
-    pub status: u16,
-    pub detail: &'static str,
-}
-
-impl Problem {
-    pub fn into_response_with(self, status: StatusCode) -> Response {
-        let mut response = (status, axum::Json(self)).into_response();
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
-        response
-    }
 }
 
 /// "a: b: c" from an error and its sources, for one log line.
@@ -50,28 +30,25 @@ pub fn cause_chain(err: &(dyn std::error::Error + 'static)) -> String {
 
 /// The 503 answer for anything that depends on a backend that is down.
 pub fn unavailable_response() -> Response {
-    let mut response = Problem {
-        kind: "about:blank",
-        title: "Service Unavailable",
-        status: 503,
-        detail: "A backend service is unavailable. Retry later.",
+    Problem {
+        retry_after: Some(std::time::Duration::from_secs(u64::from(RETRY_AFTER_SECS))),
+        ..Problem::blank(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service Unavailable",
+            "A backend service is unavailable. Retry later.",
+        )
     }
-    .into_response_with(StatusCode::SERVICE_UNAVAILABLE);
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
-    response
+    .into_response()
 }
 
 /// The 500 answer: says nothing about what went wrong inside.
 pub fn internal_error_response() -> Response {
-    Problem {
-        kind: "about:blank",
-        title: "Internal Server Error",
-        status: 500,
-        detail: "The server could not complete the request.",
-    }
-    .into_response_with(StatusCode::INTERNAL_SERVER_ERROR)
+    Problem::blank(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Internal Server Error",
+        "The server could not complete the request.",
+    )
+    .into_response()
 }
 
 impl IntoResponse for ApiError {
@@ -91,6 +68,8 @@ impl IntoResponse for ApiError {
 
 #[cfg(test)]
 mod tests {
+    use axum::http::header;
+
     use super::*;
 
     async fn body_text(response: Response) -> String {

@@ -184,7 +184,7 @@ pub async fn refuse_control_urls(request: Request, next: Next) -> Response {
 
 /// The 400 of the control-character rules: an RFC 9457 problem like every other refusal.
 fn control_refusal(detail: &'static str) -> Response {
-    crate::api::ApiProblem::new(StatusCode::BAD_REQUEST, "invalid-request", "Invalid request", detail).into_response()
+    super::problem::Problem::new(StatusCode::BAD_REQUEST, "invalid-request", "Invalid request", detail).into_response()
 }
 
 /// Whether the request's `Content-Type` is `application/x-www-form-urlencoded` (parameters such
@@ -299,7 +299,7 @@ mod tests {
 
     #[test]
     fn the_readme_tables_state_every_limit() {
-        let readme = include_str!("../../../README.md");
+        let readme = include_str!("../../../../README.md");
         let rows = |table: &[(&str, usize)]| {
             for (name, max) in table {
                 let documented = readme.lines().any(|l| {

@@ -1,20 +1,18 @@
-//! Prometheus metrics: the process-wide recorder, the `/metrics` endpoint (behind a bearer token
-//! when `metrics_token` is set) and the middleware that counts requests by route (the matched
-//! pattern, never the raw URI) and status.
+//! Prometheus metrics: the process-wide recorder, the bearer token `/metrics` may ask for, and the
+//! middleware that counts requests by route (the matched pattern, never the raw URI) and status.
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{MatchedPath, Request};
+use axum::http::HeaderMap;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use keygate_core::secret_token::constant_time_eq;
 
-use crate::authorization::{self, Scheme};
-use crate::state::AppState;
+use super::authorization::{self, Scheme};
 
 /// The bearer token `/metrics` asks for (`metrics_token`). `Debug` never shows it.
 #[derive(Clone)]
@@ -26,7 +24,7 @@ impl MetricsToken {
     }
 
     /// Whether the request carries `Authorization: Bearer <token>` (compared in constant time).
-    fn admits(&self, headers: &HeaderMap) -> bool {
+    pub fn admits(&self, headers: &HeaderMap) -> bool {
         authorization::credentials(headers, Scheme::Bearer)
             .ok()
             .flatten()
@@ -93,26 +91,6 @@ impl Metrics {
             }
         })
     }
-}
-
-pub async fn endpoint(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(token) = &state.config.metrics_token
-        && !token.admits(&headers)
-    {
-        let mut response = StatusCode::UNAUTHORIZED.into_response();
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer realm=\"keygate-metrics\""),
-        );
-        return response;
-    }
-    let body = state.metrics.render();
-    let mut response = body.into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-    );
-    response
 }
 
 /// Counts every request and records its latency, labelled by method, route pattern and status.

@@ -1,5 +1,6 @@
-//! Account API errors as RFC 9457 problem documents (`application/problem+json`), with type URIs
-//! under `https://keygate.dev/problems/`. Internals are logged here, never shown.
+//! The one problem type: RFC 9457 problem documents (`application/problem+json`) with type URIs
+//! under `https://keygate.dev/problems/` (or `about:blank` for plain HTTP failures such as 500
+//! and 503), and the account errors as problems. Internals are logged here, never shown.
 
 use std::time::Duration;
 
@@ -8,13 +9,14 @@ use axum::response::{IntoResponse, Response};
 use keygate_core::accounts::AccountError;
 use serde_json::json;
 
-use crate::error::ApiError;
+use super::error::ApiError;
 
 pub const PROBLEM_BASE: &str = "https://keygate.dev/problems/";
 
-/// A problem answer: status, the last part of its type URI, a title and a detail for people.
+/// A problem answer: status, the last part of its type URI (empty: `about:blank`), a title and a
+/// detail for people.
 #[derive(Debug)]
-pub struct ApiProblem {
+pub struct Problem {
     pub status: StatusCode,
     pub slug: &'static str,
     pub title: &'static str,
@@ -24,9 +26,9 @@ pub struct ApiProblem {
     pub retry_after: Option<Duration>,
 }
 
-impl ApiProblem {
+impl Problem {
     pub fn new(status: StatusCode, slug: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
-        ApiProblem {
+        Problem {
             status,
             slug,
             title,
@@ -34,6 +36,11 @@ impl ApiProblem {
             field: None,
             retry_after: None,
         }
+    }
+
+    /// A problem that says no more than its status (`type` is `about:blank`).
+    pub fn blank(status: StatusCode, title: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(status, "", title, detail)
     }
 
     pub fn unsupported_media_type() -> Self {
@@ -59,10 +66,14 @@ impl ApiProblem {
     }
 }
 
-impl IntoResponse for ApiProblem {
+impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let mut body = json!({
-            "type": format!("{PROBLEM_BASE}{}", self.slug),
+            "type": if self.slug.is_empty() {
+                "about:blank".to_owned()
+            } else {
+                format!("{PROBLEM_BASE}{}", self.slug)
+            },
             "title": self.title,
             "status": self.status.as_u16(),
             "detail": self.detail,
@@ -116,10 +127,10 @@ impl IntoResponse for AccountFailure {
 /// The response for an account error.
 pub fn problem_for(err: AccountError) -> Response {
     use StatusCode as S;
-    let p = |status, slug, title, detail: String| ApiProblem::new(status, slug, title, detail);
+    let p = |status, slug, title, detail: String| Problem::new(status, slug, title, detail);
     let detail = err.to_string();
     let problem = match err {
-        AccountError::Invalid { field, message } => ApiProblem {
+        AccountError::Invalid { field, message } => Problem {
             field: Some(field),
             ..p(
                 S::BAD_REQUEST,
@@ -128,7 +139,7 @@ pub fn problem_for(err: AccountError) -> Response {
                 format!("{field}: {message}"),
             )
         },
-        AccountError::WeakPassword(reason) => ApiProblem {
+        AccountError::WeakPassword(reason) => Problem {
             field: Some("password"),
             ..p(
                 S::BAD_REQUEST,
@@ -146,7 +157,7 @@ pub fn problem_for(err: AccountError) -> Response {
         ),
         AccountError::EmailNotVerified => p(S::FORBIDDEN, "email-not-verified", "Email not verified", detail),
         AccountError::AccountDisabled => p(S::FORBIDDEN, "account-disabled", "Account deactivated", detail),
-        AccountError::Locked { retry_after } => ApiProblem {
+        AccountError::Locked { retry_after } => Problem {
             retry_after: Some(retry_after),
             ..p(
                 S::TOO_MANY_REQUESTS,
@@ -155,7 +166,7 @@ pub fn problem_for(err: AccountError) -> Response {
                 "Wait before trying again.".to_owned(),
             )
         },
-        AccountError::RateLimited { retry_after } => ApiProblem {
+        AccountError::RateLimited { retry_after } => Problem {
             retry_after: Some(retry_after),
             ..p(S::TOO_MANY_REQUESTS, "rate-limited", "Too many requests", detail)
         },
@@ -166,14 +177,14 @@ pub fn problem_for(err: AccountError) -> Response {
         AccountError::InsufficientScope(_) => p(S::FORBIDDEN, "insufficient-scope", "Insufficient scope", detail),
         AccountError::NotFound(_) => p(S::NOT_FOUND, "not-found", "Not found", detail),
         AccountError::Conflict(_) => p(S::CONFLICT, "conflict", "Conflict", detail),
-        AccountError::Busy => ApiProblem {
+        AccountError::Busy => Problem {
             retry_after: Some(Duration::from_secs(1)),
             ..p(S::SERVICE_UNAVAILABLE, "busy", "Server busy", detail)
         },
         AccountError::Store(store) => return ApiError::Store(store).into_response(),
         AccountError::Internal(cause) => {
             tracing::error!(error = %cause, "account operation failed");
-            return crate::error::internal_error_response();
+            return super::error::internal_error_response();
         }
     };
     problem.into_response()

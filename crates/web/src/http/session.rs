@@ -1,26 +1,50 @@
 //! The session cookie (`keygate_session`, or `__Host-keygate_session` with `Secure` under an https
-//! issuer; always HttpOnly, SameSite=Lax, Path=/), and the extractors that find who is calling:
-//! [`CurrentSession`] (a browser session; pages and /oauth2/authorize use it) and [`Caller`]
-//! (a session or a personal access token limited to its scopes).
+//! issuer; always HttpOnly, SameSite=Lax, Path=/), the account service it is checked against, and
+//! the extractors that find who is calling: [`CurrentSession`] (a browser session) and [`Caller`]
+//! (a session or a personal access token limited to its scopes). They work on any router state
+//! that hands out the [`AccountsApi`] (`FromRef`).
 
-use axum::extract::{FromRequestParts, OptionalFromRequestParts};
-use axum::http::header::{COOKIE, SET_COOKIE};
+use std::sync::Arc;
+
+use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
+use axum::http::header::SET_COOKIE;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::Response;
-use keygate_core::accounts::{AccountError, Authenticated, SessionAuth};
+use keygate_core::accounts::{AccountError, Accounts, Authenticated, SessionAuth};
 use keygate_core::model::User;
 use keygate_core::secret_token::SecretToken;
 
-use super::AccountsApi;
+use super::authorization::{self, Scheme};
+use super::client::TrustedProxies;
+use super::cookies;
 use super::problem::problem_for;
-use crate::authorization::{self, Scheme};
-use crate::state::AppState;
 
+/// The session cookie's name over http; `__Host-` is put in front over https.
 pub const COOKIE_NAME: &str = "keygate_session";
 pub const SECURE_COOKIE_NAME: &str = "__Host-keygate_session";
 
+/// The account service and what the HTTP side needs to know to call it for a request.
+#[derive(Clone, Debug)]
+pub struct AccountsApi {
+    pub service: Accounts,
+    /// The issuer's origin (`scheme://host[:port]`), the only `Origin` a state-changing request may carry.
+    pub issuer_origin: String,
+    /// Cookies are `Secure` and `__Host-` prefixed when the issuer is https.
+    pub secure_cookies: bool,
+    pub trusted_proxies: TrustedProxies,
+}
+
 impl AccountsApi {
+    pub fn new(service: Accounts, issuer: &str, trusted_proxies: TrustedProxies) -> Self {
+        AccountsApi {
+            service,
+            issuer_origin: origin_of(issuer),
+            secure_cookies: issuer.starts_with("https://"),
+            trusted_proxies,
+        }
+    }
+
     pub fn cookie_name(&self) -> &'static str {
         if self.secure_cookies {
             SECURE_COOKIE_NAME
@@ -28,54 +52,40 @@ impl AccountsApi {
             COOKIE_NAME
         }
     }
+}
 
-    fn cookie_attributes(&self) -> &'static str {
-        if self.secure_cookies {
-            "; HttpOnly; SameSite=Lax; Path=/; Secure"
-        } else {
-            "; HttpOnly; SameSite=Lax; Path=/"
-        }
-    }
+/// `https://id.example.com/tenant` -> `https://id.example.com`.
+pub fn origin_of(issuer: &str) -> String {
+    let Some((scheme, rest)) = issuer.split_once("://") else {
+        return issuer.to_owned();
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    format!("{}://{}", scheme.to_ascii_lowercase(), authority.to_ascii_lowercase())
 }
 
 /// The `Set-Cookie` header that hands the browser its session secret.
 pub fn set_session_cookie(api: &AccountsApi, token: &SecretToken) -> (HeaderName, HeaderValue) {
-    let max_age = api.service.config().session_absolute.as_secs();
-    let value = format!(
-        "{}={}{}; Max-Age={max_age}",
-        api.cookie_name(),
-        token.expose(),
-        api.cookie_attributes()
-    );
+    let max_age = api.service.config().session_absolute;
     // A token is `[A-Za-z0-9_]` only, so the header value is always valid.
-    let header = HeaderValue::try_from(value).unwrap_or_else(|_| HeaderValue::from_static(""));
+    let header = cookies::set(COOKIE_NAME, token.expose(), api.secure_cookies, Some(max_age))
+        .unwrap_or_else(|| HeaderValue::from_static(""));
     (SET_COOKIE, header)
 }
 
 /// The `Set-Cookie` header that removes the session cookie.
 pub fn clear_session_cookie(api: &AccountsApi) -> (HeaderName, HeaderValue) {
-    let value = format!("{}={}; Max-Age=0", api.cookie_name(), api.cookie_attributes());
-    let header = HeaderValue::try_from(value).unwrap_or_else(|_| HeaderValue::from_static(""));
-    (SET_COOKIE, header)
+    (SET_COOKIE, cookies::clear(COOKIE_NAME, api.secure_cookies))
 }
 
 /// The session cookie's value in the request, if any.
 pub fn session_cookie(api: &AccountsApi, headers: &HeaderMap) -> Option<String> {
-    let name = api.cookie_name();
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim().to_owned())
+    cookies::read(headers, COOKIE_NAME, api.secure_cookies)
 }
 
 /// The live session of the request's cookie, if any. Store failures are errors.
-pub async fn find_session(state: &AppState, headers: &HeaderMap) -> Result<Option<SessionAuth>, AccountError> {
-    match session_cookie(&state.accounts, headers) {
-        Some(cookie) => state.accounts.service.authenticate_session(&cookie).await,
+pub async fn find_session(api: &AccountsApi, headers: &HeaderMap) -> Result<Option<SessionAuth>, AccountError> {
+    match session_cookie(api, headers) {
+        Some(cookie) => api.service.authenticate_session(&cookie).await,
         None => Ok(None),
     }
 }
@@ -91,11 +101,16 @@ impl CurrentSession {
     }
 }
 
-impl FromRequestParts<AppState> for CurrentSession {
+impl<S> FromRequestParts<S> for CurrentSession
+where
+    S: Send + Sync,
+    Arc<AccountsApi>: FromRef<S>,
+{
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        match find_session(state, &parts.headers).await {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let api = Arc::<AccountsApi>::from_ref(state);
+        match find_session(&api, &parts.headers).await {
             Ok(Some(auth)) => Ok(CurrentSession(auth)),
             Ok(None) => Err(problem_for(AccountError::Unauthenticated)),
             Err(err) => Err(problem_for(err)),
@@ -103,11 +118,16 @@ impl FromRequestParts<AppState> for CurrentSession {
     }
 }
 
-impl OptionalFromRequestParts<AppState> for CurrentSession {
+impl<S> OptionalFromRequestParts<S> for CurrentSession
+where
+    S: Send + Sync,
+    Arc<AccountsApi>: FromRef<S>,
+{
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Option<Self>, Self::Rejection> {
-        find_session(state, &parts.headers)
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, Self::Rejection> {
+        let api = Arc::<AccountsApi>::from_ref(state);
+        find_session(&api, &parts.headers)
             .await
             .map(|found| found.map(CurrentSession))
             .map_err(problem_for)
@@ -142,22 +162,26 @@ impl Caller {
     }
 }
 
-impl FromRequestParts<AppState> for Caller {
+impl<S> FromRequestParts<S> for Caller
+where
+    S: Send + Sync,
+    Arc<AccountsApi>: FromRef<S>,
+{
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let service = &state.accounts.service;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let api = Arc::<AccountsApi>::from_ref(state);
         // A malformed bearer header is a 401 too, never a fall back to the cookie.
         let bearer = authorization::credentials(&parts.headers, Scheme::Bearer)
             .map_err(|_| problem_for(AccountError::Unauthenticated))?;
         if let Some(token) = bearer {
-            return match service.authenticate_pat(token).await {
+            return match api.service.authenticate_pat(token).await {
                 Ok(Some((pat, user))) => Ok(Caller(Authenticated::Pat { pat, user })),
                 Ok(None) => Err(problem_for(AccountError::Unauthenticated)),
                 Err(err) => Err(problem_for(err)),
             };
         }
-        match find_session(state, &parts.headers).await {
+        match find_session(&api, &parts.headers).await {
             Ok(Some(auth)) => Ok(Caller(Authenticated::Session(auth))),
             Ok(None) => Err(problem_for(AccountError::Unauthenticated)),
             Err(err) => Err(problem_for(err)),

@@ -15,8 +15,7 @@ use keygate_core::oauth::{
 use super::consent::{PendingAuthorization, needs_consent};
 use super::form::Params;
 use super::respond::{error_to_client, to_client};
-use crate::api::find_session;
-use crate::pages::see_other;
+use crate::http::{find_session, log_if_server_side, see_other};
 use crate::state::AppState;
 
 const ENDPOINT: &str = "/oauth2/authorize";
@@ -43,7 +42,7 @@ fn to_params(p: &Params) -> AuthorizeParams {
 
 /// The error page for requests that must not be redirected.
 pub fn error_page(state: &AppState, err: &OAuthError) -> Response {
-    super::log_if_server_side(err);
+    log_if_server_side(err);
     let status = match err.code {
         ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
@@ -129,7 +128,7 @@ pub async fn authorize(
             &error,
         )
     };
-    let session = match find_session(&state, &headers).await {
+    let session = match find_session(&state.accounts, &headers).await {
         Ok(session) => session,
         Err(err) => {
             tracing::error!(error = %err, "authorize: cannot read the session");

@@ -21,9 +21,9 @@ use serde::{Deserialize, Serialize};
 
 use super::authorize::{error_page, expired_page, issue};
 use super::respond::error_to_client;
-use crate::api::find_session;
-use crate::csrf::CsrfToken;
-use crate::pages::{PageBase, see_other};
+use crate::http::csrf::CsrfToken;
+use crate::http::html::PageBase;
+use crate::http::{find_session, see_other};
 use crate::state::AppState;
 
 /// How long a user may take to decide.
@@ -168,7 +168,7 @@ pub async fn consent_page(
     let Some(id) = query.id else {
         return expired_page(&state);
     };
-    let session = match find_session(&state, &headers).await {
+    let session = match find_session(&state.accounts, &headers).await {
         Ok(Some(session)) => session,
         Ok(None) => return see_other(&format!("/login?return_to=%2Fconsent%3Fid%3D{id}")),
         Err(_) => {
@@ -224,7 +224,7 @@ pub async fn consent_submit(
     let Some(id) = form.consent_id else {
         return expired_page(&state);
     };
-    let session = match find_session(&state, &headers).await {
+    let session = match find_session(&state.accounts, &headers).await {
         Ok(Some(session)) => session,
         Ok(None) => return expired_page(&state),
         Err(_) => {

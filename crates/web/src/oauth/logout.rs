@@ -12,8 +12,7 @@ use keygate_core::jose::{IdTokenClaims, TokenType, VerifyRules};
 use keygate_core::redirect_uri;
 use serde::Deserialize;
 
-use crate::api::{ClientMeta, clear_session_cookie, find_session, session_cookie};
-use crate::pages::see_other;
+use crate::http::{ClientMeta, clear_session_cookie, find_session, see_other, session_cookie};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -43,7 +42,10 @@ pub async fn logout(
         ("client_id", &query.client_id),
     ];
     for (name, value) in fields {
-        if let Some(Err(err)) = value.as_deref().map(|v| crate::limits::check_oauth_param(name, v)) {
+        if let Some(Err(err)) = value
+            .as_deref()
+            .map(|v| crate::http::limits::check_oauth_param(name, v))
+        {
             return refused(
                 &state,
                 &format!("The application's sign-out request is invalid: {err}."),
@@ -88,7 +90,7 @@ pub async fn logout(
         },
     };
     // End this browser's session if it belongs to the token's user.
-    if let Ok(Some(session)) = find_session(&state, &headers).await
+    if let Ok(Some(session)) = find_session(&state.accounts, &headers).await
         && session.user.id.to_string() == claims.sub
         && let Some(cookie) = session_cookie(&state.accounts, &headers)
         && let Err(err) = state.accounts.service.logout(&cookie, &meta).await

@@ -9,8 +9,8 @@ use keygate_core::model::Client;
 use keygate_core::oauth::{OAuthError, TokenRequest, authenticate};
 
 use super::form::{Params, client_credentials, require_form};
-use super::response::{TokenEndpointError, json_no_store, no_store};
-use crate::api::ClientMeta;
+use super::response::TokenEndpointError;
+use crate::http::{ClientMeta, json_no_store, no_store};
 use crate::state::AppState;
 
 /// Checks the content type, parses the body and authenticates the client.

@@ -1,5 +1,11 @@
-//! The state every handler shares: stores, clock, metrics and the part of the configuration the web
-//! layer needs.
+//! The state every handler shares: stores, clock, metrics, the part of the configuration the web
+//! layer needs, and the services behind the features (accounts, OAuth, admin settings, pages).
+//! It imports the floor ([`crate::http`]) and core, never a feature module; the floor's
+//! extractors reach their part of it through `FromRef`.
+
+mod audit_sink;
+mod oauth;
+mod ready;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,12 +16,15 @@ use keygate_core::crypto::SecretBox;
 use keygate_core::mail::Mailer;
 use keygate_core::store::Stores;
 
-use crate::admin::AdminSettings;
-use crate::api::AccountsApi;
-use crate::health::ReadyCheck;
-use crate::metrics::{Metrics, MetricsToken};
-use crate::oauth::OAuthState;
-use crate::pages::Pages;
+use axum::extract::FromRef;
+
+pub use audit_sink::BatchingAuditSink;
+pub use oauth::{OAuthOptions, OAuthState};
+pub use ready::{ReadinessProbe, ReadyCheck};
+
+use crate::http::AccountsApi;
+use crate::http::html::Pages;
+use crate::http::metrics::{Metrics, MetricsToken};
 
 /// Settings of the HTTP layer, taken from the server's configuration at start-up.
 #[derive(Clone, Debug)]
@@ -44,6 +53,21 @@ impl Default for WebConfig {
             templates_dir: None,
             metrics_token: None,
         }
+    }
+}
+
+/// The admin settings from configuration.
+#[derive(Clone, Default)]
+pub struct AdminSettings {
+    /// `admin_token` (at least 32 characters), if configured.
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for AdminSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminSettings")
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
     }
 }
 
@@ -81,7 +105,7 @@ pub struct Services {
 
 impl AppState {
     pub fn new(stores: Stores, clock: Arc<dyn Clock>, config: WebConfig, metrics: Metrics, services: Services) -> Self {
-        let pages = Arc::new(Pages::new(&config));
+        let pages = Arc::new(Pages::new(&config.issuer, config.templates_dir.clone()));
         AppState {
             stores,
             clock,
@@ -103,5 +127,17 @@ impl AppState {
         checks.push(check);
         self.ready_checks = checks.into();
         self
+    }
+}
+
+impl FromRef<AppState> for Arc<AccountsApi> {
+    fn from_ref(state: &AppState) -> Self {
+        state.accounts.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<Pages> {
+    fn from_ref(state: &AppState) -> Self {
+        state.pages.clone()
     }
 }

@@ -11,8 +11,8 @@ use serde::Serialize;
 
 use super::SITE_NAME;
 use super::templates::Templates;
-use crate::csrf::CsrfToken;
-use crate::error::cause_chain;
+use crate::http::csrf::CsrfToken;
+use crate::http::error::cause_chain;
 
 /// What a form shows again after a refused post: the values typed (never passwords), one
 /// message per field, and a message about the whole form.

@@ -8,24 +8,27 @@ use minijinja::{Environment, UndefinedBehavior, Value};
 
 /// Every template and its embedded source. A test renders each one.
 pub const EMBEDDED: &[(&str, &str)] = &[
-    ("base.html", include_str!("../../templates/base.html")),
-    ("macros.html", include_str!("../../templates/macros.html")),
-    ("login.html", include_str!("../../templates/login.html")),
-    ("login_totp.html", include_str!("../../templates/login_totp.html")),
-    ("register.html", include_str!("../../templates/register.html")),
+    ("base.html", include_str!("../../../templates/base.html")),
+    ("macros.html", include_str!("../../../templates/macros.html")),
+    ("login.html", include_str!("../../../templates/login.html")),
+    ("login_totp.html", include_str!("../../../templates/login_totp.html")),
+    ("register.html", include_str!("../../../templates/register.html")),
     (
         "forgot_password.html",
-        include_str!("../../templates/forgot_password.html"),
+        include_str!("../../../templates/forgot_password.html"),
     ),
     (
         "reset_password.html",
-        include_str!("../../templates/reset_password.html"),
+        include_str!("../../../templates/reset_password.html"),
     ),
-    ("verify_email.html", include_str!("../../templates/verify_email.html")),
-    ("account.html", include_str!("../../templates/account.html")),
-    ("logout.html", include_str!("../../templates/logout.html")),
-    ("consent.html", include_str!("../../templates/consent.html")),
-    ("error.html", include_str!("../../templates/error.html")),
+    (
+        "verify_email.html",
+        include_str!("../../../templates/verify_email.html"),
+    ),
+    ("account.html", include_str!("../../../templates/account.html")),
+    ("logout.html", include_str!("../../../templates/logout.html")),
+    ("consent.html", include_str!("../../../templates/consent.html")),
+    ("error.html", include_str!("../../../templates/error.html")),
 ];
 
 /// The template environment, built once at start-up.
