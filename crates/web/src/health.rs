@@ -54,7 +54,7 @@ impl ComponentHealth {
 
 pub async fn ready(State(state): State<AppState>) -> Response {
     readiness(
-        state.stores.maintenance.as_ref(),
+        state.operations.database(),
         &state.ready_checks,
         state.config.ready_timeout,
     )

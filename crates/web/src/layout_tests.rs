@@ -1,5 +1,6 @@
 //! The layout rules of this crate, checked on its sources: feature modules never import each
-//! other, the floor (`http/`) imports nothing else of the crate, and `state` imports no feature.
+//! other, the floor (`http/`) imports nothing else of the crate, `state` imports no feature, and
+//! no handler calls a store (they call core services).
 //! A loop in the import graph starts with one of these, so this test is where it fails first.
 
 use std::collections::BTreeSet;
@@ -118,6 +119,29 @@ fn the_state_imports_no_feature() {
     assert!(
         found.is_empty(),
         "state must not import features:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn no_handler_calls_a_store_directly() {
+    let mut found = Vec::new();
+    for feature in FEATURES {
+        for file in files_of(feature) {
+            let text = std::fs::read_to_string(&file).unwrap();
+            let code = text.lines().filter(|line| !line.trim_start().starts_with("//"));
+            for line in code {
+                let trimmed = line.trim();
+                if trimmed.contains("stores.") || trimmed.starts_with(".stores") || trimmed.ends_with(".stores") {
+                    let shown = file.strip_prefix(src()).unwrap_or(&file).display().to_string();
+                    found.push(format!("{shown}: {trimmed}"));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "handlers call core services, not stores:\n{}",
         found.join("\n")
     );
 }

@@ -27,7 +27,7 @@ use crate::http::{limits, log_if_server_side, no_store};
 use crate::state::AppState;
 
 /// The PAT scope that grants the admin API.
-pub const ADMIN_SCOPE: &str = "admin";
+pub use keygate_core::operations::ADMIN_SCOPE;
 
 /// Who called: `admin` (the configured token) or `user:<id>` (an admin PAT).
 pub struct Admin {
@@ -112,20 +112,13 @@ impl FromRequestParts<AppState> for Admin {
 /// A usable PAT with the `admin` scope whose owner is an active account.
 async fn admin_pat(state: &AppState, bearer: &str) -> Result<Admin, AdminError> {
     let secret = SecretToken::parse(SecretKind::PersonalAccessToken, bearer).map_err(|_| AdminError::Unauthorized)?;
-    let now = state.clock.now();
-    let pat = state
-        .stores
-        .pats
-        .get_pat_by_digest(&secret.digest())
+    let owner = state
+        .operations
+        .admin_pat_owner(&secret)
         .await?
-        .filter(|p| p.is_usable(now) && p.scope.contains(ADMIN_SCOPE))
         .ok_or(AdminError::Unauthorized)?;
-    let user = state.stores.users.get_user(pat.user_id).await?;
-    if !user.is_some_and(|u| u.is_active()) {
-        return Err(AdminError::Unauthorized);
-    }
     Ok(Admin {
-        actor: format!("user:{}", pat.user_id),
+        actor: format!("user:{owner}"),
     })
 }
 

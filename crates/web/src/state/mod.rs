@@ -14,6 +14,7 @@ use std::time::Duration;
 use keygate_core::Clock;
 use keygate_core::crypto::SecretBox;
 use keygate_core::mail::Mailer;
+use keygate_core::operations::Operations;
 use keygate_core::store::Stores;
 
 use axum::extract::FromRef;
@@ -88,6 +89,8 @@ pub struct AppState {
     pub oauth: Arc<OAuthState>,
     /// The admin API's bearer token.
     pub admin: Arc<AdminSettings>,
+    /// Operator actions (clients, revocation, stats, audit log, readiness of the database).
+    pub operations: Arc<Operations>,
     /// The HTML pages' templates and cookie settings.
     pub pages: Arc<Pages>,
     /// Backends besides the database that `/health/ready` asks (see [`AppState::with_ready_check`]).
@@ -106,6 +109,7 @@ pub struct Services {
 impl AppState {
     pub fn new(stores: Stores, clock: Arc<dyn Clock>, config: WebConfig, metrics: Metrics, services: Services) -> Self {
         let pages = Arc::new(Pages::new(&config.issuer, config.templates_dir.clone()));
+        let operations = Arc::new(Operations::new(stores.clone(), clock.clone()));
         AppState {
             stores,
             clock,
@@ -116,6 +120,7 @@ impl AppState {
             accounts: services.accounts,
             oauth: services.oauth,
             admin: services.admin,
+            operations,
             pages,
             ready_checks: Arc::new([]),
         }
