@@ -20,7 +20,7 @@ use keygate_web::{AppState, Metrics, Services};
 use crate::config::{BackendKind, Config};
 
 /// The state every request handler shares. Call within a Tokio runtime (it warms up Argon2).
-/// With `redis_url` set, `stores` get the Redis ephemeral store and cache in front
+/// With `redis_url` set, `stores` get the Redis read-through cache in front
 /// ([`keygate_store::layer_redis`]) and `/health/ready` reports Redis as a component.
 pub async fn build_state(
     config: &Config,
@@ -65,12 +65,10 @@ pub async fn build_state(
     Ok(match redis {
         Some(handle) => state.with_ready_check(ReadyCheck {
             name: "redis",
-            // Required: Redis holds the ephemeral store (lockout and rate counters, codes, login and
-            // consent state, CSRF and replay state), and security state fails closed (DESIGN §2):
-            // while Redis is down, logins and code redemptions answer 503 even though
-            // the cache part falls back to the database. An instance that cannot log anyone in is
-            // not ready, and saying so lets a load balancer send traffic to instances that can.
-            required: true,
+            // Optional unless `redis.required`: Redis only caches (DESIGN §2). Every piece of
+            // security state lives in the durable store, so an instance without Redis serves
+            // everything from the database and reports `redis: degraded`.
+            required: config.redis.required,
             probe: Arc::new(crate::store::RedisProbe(handle)),
         }),
         None => state,

@@ -66,6 +66,7 @@ pub async fn run(config: Config, no_migrate: bool, demo: bool) -> anyhow::Result
     } else {
         None
     };
+    let shutdown = shutdown_signal()?;
     let listener = TcpListener::bind(config.bind.0)
         .await
         .with_context(|| format!("cannot listen on {}", config.bind.0))?;
@@ -86,7 +87,7 @@ pub async fn run(config: Config, no_migrate: bool, demo: bool) -> anyhow::Result
         state.clock.clone(),
         JanitorPolicy::from_config(&config),
     );
-    let result = serve_until(listener, keygate_web::router(state), shutdown_signal()).await;
+    let result = serve_until(listener, keygate_web::router(state), shutdown).await;
     janitor.stop().await;
     backend.close().await;
     result.context("the HTTP server failed")?;
@@ -113,40 +114,58 @@ pub async fn serve_until(
         .await
 }
 
-/// Completes on the first SIGTERM or SIGINT. A second one while draining stops at once.
-async fn shutdown_signal() {
-    wait_for_signal().await;
-    tracing::info!("shutting down: finishing in-flight requests");
-    tokio::spawn(async {
-        wait_for_signal().await;
-        tracing::warn!("second signal: exiting without waiting");
-        std::process::exit(130);
-    });
+/// Registers the SIGTERM and SIGINT handlers at once (before `listening on` is printed, so that a
+/// signal sent right after it cannot hit the default action and kill the process mid-request), and
+/// returns a future that completes on the first of them. A second one while draining exits at once.
+fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()> + Send + 'static> {
+    let mut signals = Signals::register()?;
+    Ok(async move {
+        signals.next().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        tokio::spawn(async move {
+            signals.next().await;
+            tracing::warn!("second signal: exiting without waiting");
+            std::process::exit(130);
+        });
+    })
 }
 
-async fn wait_for_signal() {
-    let interrupt = async {
-        if let Err(err) = tokio::signal::ctrl_c().await {
-            tracing::error!(%err, "cannot listen for SIGINT");
+#[cfg(unix)]
+struct Signals {
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl Signals {
+    fn register() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            terminate: signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?,
+            interrupt: signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?,
+        })
+    }
+
+    async fn next(&mut self) {
+        tokio::select! {
+            _ = self.terminate.recv() => {}
+            _ = self.interrupt.recv() => {}
+        }
+    }
+}
+
+#[cfg(not(unix))]
+struct Signals;
+
+#[cfg(not(unix))]
+impl Signals {
+    fn register() -> anyhow::Result<Self> {
+        Ok(Signals)
+    }
+
+    async fn next(&mut self) {
+        if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(err) => {
-                tracing::error!(%err, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
     }
 }

@@ -1,5 +1,5 @@
-//! Opens the durable store named by the configuration, and the Redis that shares the ephemeral
-//! state and caches hot lookups when `redis_url` is set.
+//! Opens the durable store named by the configuration, and the Redis that caches hot lookups for
+//! every instance when `redis_url` is set (it holds no state of its own: DESIGN §2).
 
 use async_trait::async_trait;
 use keygate_core::StoreError;
@@ -16,6 +16,7 @@ pub async fn open(config: &Config) -> anyhow::Result<Backend> {
         max_connections: config.database.max_connections,
         acquire_timeout: config.database.acquire_timeout(),
         busy_timeout: config.database.busy_timeout(),
+        query_timeout: config.database.query_timeout(),
     };
     Backend::connect(config.database_url.expose(), &options)
         .await
@@ -29,8 +30,8 @@ pub async fn open(config: &Config) -> anyhow::Result<Backend> {
 }
 
 /// The Redis of `redis_url`, or None when it is unset. The connection opens lazily, so the server
-/// starts while Redis is down (requests needing the ephemeral store get 503 until it is back); a
-/// first ping that fails is only a warning. Only an unusable URL is an error.
+/// starts while Redis is down (and serves from the database until it is back); a first ping that
+/// fails is only a warning. Only an unusable URL is an error.
 pub async fn open_redis(config: &Config) -> anyhow::Result<Option<RedisHandle>> {
     let Some(url) = &config.redis_url else {
         return Ok(None);
@@ -46,7 +47,7 @@ pub async fn open_redis(config: &Config) -> anyhow::Result<Option<RedisHandle>> 
         Err(err) => tracing::warn!(
             redis = ?url,
             error = %chain(&err),
-            "Redis does not answer yet: logins and other requests that need its state get 503 until it does"
+            "Redis does not answer yet: serving from the database until it does"
         ),
     }
     Ok(Some(handle))

@@ -1,5 +1,6 @@
 //! Keygate's storage backends: `memory` (the reference) and `sql` (one implementation for SQLite
-//! and PostgreSQL), chosen by URL; `redis` layers an ephemeral store and a read-through cache on top.
+//! and PostgreSQL), chosen by URL; `redis` layers a read-through cache on top (the ephemeral store
+//! stays on the durable backend, so Redis never holds the only copy of anything).
 
 pub mod memory;
 pub mod redis;

@@ -238,6 +238,7 @@ pub fn test_sql_options() -> SqlOptions {
         max_connections: 5,
         acquire_timeout: Duration::from_secs(10),
         busy_timeout: Duration::from_secs(10),
+        ..SqlOptions::default()
     }
 }
 

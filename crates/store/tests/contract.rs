@@ -120,6 +120,8 @@ contract_suite! {
         rotation_inserts_and_updates,
         duplicate_kid_is_a_conflict_and_changes_nothing,
         update_of_missing_key_is_not_found_and_changes_nothing,
+        concurrent_first_keys_have_one_winner,
+        a_plan_from_changed_keys_is_refused,
     ],
     audit: [
         event_round_trips,

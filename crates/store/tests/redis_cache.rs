@@ -198,3 +198,101 @@ async fn a_read_racing_a_logout_cannot_bring_the_session_back() {
     assert_eq!(s.sessions.get_session(&sess.digest).await.unwrap(), None);
     assert_eq!(redis.cache_stats().errors, 0);
 }
+
+/// Two instances on one durable store and one Redis keyspace; the second cannot reach Redis (its
+/// handle points at a closed port with the same prefix), like an instance cut off by a partition.
+#[tokio::test]
+async fn a_write_on_an_instance_cut_off_from_redis_is_seen_by_the_others_within_a_second() {
+    let durable = Stores::from_backend(Arc::new(MemoryStore::new()));
+    let Some((on_a, redis, keys)) = layered(durable.clone()).await else {
+        return;
+    };
+    let cut = RedisHandle::open("redis://127.0.0.1:1", testing::test_redis_options(keys.prefix())).unwrap();
+    let on_b = layer_redis(durable.clone(), &cut);
+    let clock = ManualClock::new(START);
+    let now = clock.now();
+    let u = new_user(&on_a, &clock).await;
+    let c = new_client(&on_a, &clock).await;
+    let sess = session(u.id, now);
+    on_a.sessions.create_session(&sess, &[]).await.unwrap();
+    for _ in 0..3 {
+        assert!(on_a.users.get_user(u.id).await.unwrap().unwrap().is_active());
+        assert!(on_a.clients.get_client(&c.id).await.unwrap().is_some());
+        assert!(on_a.sessions.get_session(&sess.digest).await.unwrap().is_some());
+    }
+    let warmed = redis.cache_stats();
+    assert!(warmed.hits >= 3, "A serves from Redis: {warmed:?}");
+
+    // B deactivates the user and deletes the client; its invalidations cannot reach Redis.
+    on_b.users.set_user_active(u.id, false, now, &[]).await.unwrap();
+    assert!(on_b.clients.delete_client(&c.id, &[]).await.unwrap());
+    assert!(cut.cache_stats().errors >= 1);
+
+    let acknowledged = std::time::Instant::now();
+    loop {
+        let active = on_a.users.get_user(u.id).await.unwrap().unwrap().is_active();
+        let client = on_a.clients.get_client(&c.id).await.unwrap();
+        if !active && client.is_none() {
+            break;
+        }
+        assert!(
+            acknowledged.elapsed() < std::time::Duration::from_secs(1),
+            "A still trusts its cache a second after B's write (active {active}, client {client:?})"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // The new generation is cached again once read: A uses Redis, not the database only.
+    let before = redis.cache_stats().hits;
+    for _ in 0..3 {
+        assert!(!on_a.users.get_user(u.id).await.unwrap().unwrap().is_active());
+    }
+    assert!(
+        redis.cache_stats().hits > before,
+        "the cache serves again after the bump"
+    );
+    assert_eq!(redis.cache_stats().errors, 0);
+}
+
+/// A Redis that restarts from an old snapshot brings back entries and version tokens from before
+/// later invalidations. Simulated here by putting back, after an invalidation, every key of this
+/// deployment as it was before, under a Redis that reports a different server identity: the
+/// recorded `run_id` no longer matches, so the old entries are not trusted.
+#[tokio::test]
+async fn entries_from_before_a_redis_restart_are_not_trusted() {
+    let durable = Stores::from_backend(Arc::new(MemoryStore::new()));
+    let Some((s, redis, _keys)) = layered(durable.clone()).await else {
+        return;
+    };
+    let clock = ManualClock::new(START);
+    let u = new_user(&s, &clock).await;
+    for _ in 0..3 {
+        assert!(s.users.get_user(u.id).await.unwrap().unwrap().is_active());
+    }
+    assert!(redis.cache_stats().hits >= 1);
+    // The durable store changes behind the cache, as a write whose invalidation Redis then lost.
+    durable
+        .users
+        .set_user_active(u.id, false, clock.now(), &[])
+        .await
+        .unwrap();
+    assert!(
+        s.users.get_user(u.id).await.unwrap().unwrap().is_active(),
+        "still served from the cache: the lost invalidation"
+    );
+    // What a restarted Redis looks like to the cache: a server identity it has not recorded.
+    durable
+        .ephemeral
+        .put(
+            "cache:generation",
+            b"older-generation another-redis-run-id",
+            keygate_core::SystemClock.now(),
+            std::time::Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !s.users.get_user(u.id).await.unwrap().unwrap().is_active(),
+        "after a Redis restart the old entries are not trusted"
+    );
+}

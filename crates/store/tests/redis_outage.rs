@@ -1,5 +1,5 @@
 //! Redis down (a closed port, no server needed): the cache answers from the durable store and
-//! counts the errors; the ephemeral store fails closed with `Unavailable`, quickly.
+//! counts the errors; the ephemeral store is the durable one, so it keeps working.
 
 #[allow(dead_code)]
 #[path = "contract/fixtures.rs"]
@@ -90,28 +90,21 @@ async fn cache_outage_falls_back_to_the_durable_store_and_is_counted() {
 }
 
 #[tokio::test]
-async fn ephemeral_store_on_a_closed_port_is_unavailable_quickly() {
+async fn ephemeral_state_stays_in_the_durable_store_while_redis_is_down() {
+    // Codes' tombstones, revoked jtis, lockout counters and interaction state never live in Redis:
+    // with Redis unreachable they work, at the durable store's speed.
     let s = layer_redis(Stores::from_backend(Arc::new(MemoryStore::new())), &closed_port());
     let now = Timestamp::from_unix_seconds(1_735_689_600);
     let e = &s.ephemeral;
 
     let started = Instant::now();
-    let put = e.put("k", b"v", now, HOUR).await;
-    assert!(matches!(put, Err(StoreError::Unavailable(_))), "{put:?}");
-    assert!(started.elapsed() < QUICK, "put took {:?}", started.elapsed());
-
-    let started = Instant::now();
-    let take = e.take("k", now).await;
-    assert!(matches!(take, Err(StoreError::Unavailable(_))), "{take:?}");
-    let incr = e.incr("k", now, HOUR).await;
-    assert!(matches!(incr, Err(StoreError::Unavailable(_))), "{incr:?}");
-    let get = e.get("k", now).await;
-    assert!(matches!(get, Err(StoreError::Unavailable(_))), "{get:?}");
-    assert!(
-        started.elapsed() < 3 * QUICK,
-        "three calls took {:?}",
-        started.elapsed()
-    );
+    e.put("k", b"v", now, HOUR).await.unwrap();
+    assert_eq!(e.get("k", now).await.unwrap(), Some(b"v".to_vec()));
+    assert_eq!(e.take("k", now).await.unwrap(), Some(b"v".to_vec()));
+    assert_eq!(e.take("k", now).await.unwrap(), None);
+    assert_eq!(e.incr("n", now, HOUR).await.unwrap(), 1);
+    assert_eq!(e.incr("n", now, HOUR).await.unwrap(), 2);
+    assert!(started.elapsed() < QUICK, "took {:?}", started.elapsed());
 }
 
 #[tokio::test]

@@ -42,9 +42,10 @@ impl ComponentHealth {
                 required,
                 error: None,
             },
+            // The server keeps serving without an optional component (Redis as a cache): degraded.
             Err(error) => ComponentHealth {
                 name,
-                status: "down",
+                status: if required { "down" } else { "degraded" },
                 required,
                 error: Some(error),
             },
@@ -104,8 +105,25 @@ fn readiness_response(components: Vec<ComponentHealth>) -> Response {
         .filter(|c| c.required && c.error.is_some())
         .map(|c| c.name)
         .collect();
-    let status = if failing.is_empty() { "ok" } else { "unavailable" };
-    let body = Json(json!({ "status": status, "failing": failing, "components": components }));
+    let degraded: Vec<&'static str> = components
+        .iter()
+        .filter(|c| !c.required && c.error.is_some())
+        .map(|c| c.name)
+        .collect();
+    let status = match (failing.is_empty(), degraded.is_empty()) {
+        (false, _) => "unavailable",
+        (true, false) => "degraded",
+        (true, true) => "ok",
+    };
+    for name in &degraded {
+        metrics::counter!("keygate_ready_degraded_total", "component" => *name).increment(1);
+    }
+    let body = Json(json!({
+        "status": status,
+        "failing": failing,
+        "degraded": degraded,
+        "components": components,
+    }));
     if failing.is_empty() {
         (StatusCode::OK, body).into_response()
     } else {
@@ -157,7 +175,11 @@ mod tests {
     }
 
     async fn probe(db: &FakeDatabase) -> (StatusCode, Option<String>, serde_json::Value) {
-        let response = readiness(db, &[], Duration::from_millis(200)).await;
+        probe_with(db, &[]).await
+    }
+
+    async fn probe_with(db: &FakeDatabase, others: &[ReadyCheck]) -> (StatusCode, Option<String>, serde_json::Value) {
+        let response = readiness(db, others, Duration::from_millis(200)).await;
         let status = response.status();
         let retry_after = response
             .headers()
@@ -202,5 +224,49 @@ mod tests {
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(retry_after.as_deref(), Some("5"));
         assert_eq!(body["components"][0]["error"], "no answer within 200 ms");
+    }
+
+    /// A probe that always fails, as Redis does while it is down.
+    struct Down;
+
+    #[async_trait]
+    impl ReadinessProbe for Down {
+        async fn ping(&self) -> StoreResult<()> {
+            Err(StoreError::Unavailable(Box::new(std::io::Error::other(
+                "redis.internal:6379",
+            ))))
+        }
+    }
+
+    fn redis_check(required: bool) -> ReadyCheck {
+        ReadyCheck {
+            name: "redis",
+            required,
+            probe: Arc::new(Down),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_optional_component_down_is_degraded_but_ready() {
+        let db = FakeDatabase::default();
+        let (status, retry_after, body) = probe_with(&db, &[redis_check(false)]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(retry_after, None);
+        assert_eq!(body["status"], "degraded");
+        assert_eq!(body["degraded"], serde_json::json!(["redis"]));
+        assert_eq!(body["failing"], serde_json::json!([]));
+        assert_eq!(body["components"][1]["status"], "degraded");
+        assert_eq!(body["components"][1]["error"], "unreachable");
+        assert!(!body.to_string().contains("redis.internal"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn a_required_component_down_makes_the_server_unready() {
+        let db = FakeDatabase::default();
+        let (status, retry_after, body) = probe_with(&db, &[redis_check(true)]).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert_eq!(retry_after.as_deref(), Some("5"));
+        assert_eq!(body["failing"], serde_json::json!(["redis"]));
+        assert_eq!(body["components"][1]["status"], "down");
     }
 }

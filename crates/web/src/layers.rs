@@ -5,18 +5,19 @@ use std::any::Any;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{Request, StatusCode, header};
+use std::time::Duration;
+
+use axum::http::{Request, header};
 use axum::response::Response;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::http::error::internal_error_response;
+use crate::http::error::{internal_error_response, unavailable_response};
 use crate::security_headers::{self, SecurityHeaders};
 use crate::state::WebConfig;
 
@@ -42,10 +43,7 @@ pub fn apply(routes: Router, config: &WebConfig) -> Router {
         .layer(axum::middleware::from_fn(crate::http::metrics::track))
         // Inside the metrics layer, so a panic is counted as the 500 it becomes.
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            config.request_timeout,
-        ))
+        .layer(axum::middleware::from_fn_with_state(config.request_timeout, time_limit))
         .layer(RequestBodyLimitLayer::new(config.body_limit_bytes))
         .layer(DefaultBodyLimit::max(config.body_limit_bytes));
     routes.layer(stack)
@@ -66,6 +64,23 @@ fn request_span<B>(request: &Request<B>) -> tracing::Span {
     )
 }
 
+/// Ends a request that runs past `limit` with the same 503 problem and `Retry-After` as any other
+/// outage (a backend that stopped answering is one), instead of a bare status.
+async fn time_limit(
+    axum::extract::State(limit): axum::extract::State<Duration>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(limit_ms = limit.as_millis(), "request timed out");
+            metrics::counter!("keygate_request_timeouts_total").increment(1);
+            unavailable_response()
+        }
+    }
+}
+
 fn panic_response(payload: Box<dyn Any + Send + 'static>) -> Response {
     let message = payload
         .downcast_ref::<&str>()
@@ -78,9 +93,8 @@ fn panic_response(payload: Box<dyn Any + Send + 'static>) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use axum::body::Body;
+    use axum::http::StatusCode;
     use axum::routing::get;
     use tower::ServiceExt;
 
@@ -119,7 +133,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_request_over_the_time_limit_gets_503() {
+    async fn a_request_over_the_time_limit_gets_the_503_problem_with_retry_after() {
         let config = WebConfig {
             request_timeout: Duration::from_millis(50),
             ..WebConfig::default()
@@ -128,5 +142,11 @@ mod tests {
         let response = call(app(&config), "/sleepy").await;
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert!(started.elapsed() < Duration::from_secs(2));
+        assert_eq!(response.headers()["retry-after"], "5");
+        assert_eq!(response.headers()["content-type"], "application/problem+json");
+        assert!(response.headers().contains_key("x-request-id"));
+        let body = axum::body::to_bytes(response.into_body(), 4096).await.unwrap();
+        let problem: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(problem["status"], 503);
     }
 }

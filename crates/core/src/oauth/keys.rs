@@ -17,6 +17,9 @@ use crate::jose::{
 use crate::model::{AuditAction, AuditEvent, Outcome, SigningKey};
 use crate::store::SigningKeyStore;
 
+/// How often a requested rotation is planned again when another instance changed the keys first.
+const ROTATE_ATTEMPTS: u32 = 3;
+
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     #[error(transparent)]
@@ -30,6 +33,8 @@ pub struct LoadedKeys {
     pub set: KeySet,
     pub jwks_json: String,
     pub built_at: Timestamp,
+    /// The stored keys it was built from, to tell whether another instance changed them.
+    source: Vec<SigningKey>,
 }
 
 /// The current keys; `current()` is one atomic load.
@@ -61,9 +66,11 @@ impl KeyManager {
         let now = clock.now();
         let mut keys = store.list_keys().await?;
         if keys.is_empty() {
+            // Instances started at once on an empty store race here: one creates the keys, the
+            // others load them, so every instance signs with and publishes the same set.
             let fresh = initial_keys(now, &secret_box)?;
             let audit = rotation_event(&fresh, "system", &RequestMeta::default(), now, "created");
-            store.save_keys(&fresh, &[], &[audit]).await?;
+            store.save_keys_if_unchanged(&[], &fresh, &[], &[audit]).await?;
             keys = store.list_keys().await?;
         }
         let loaded = load(&keys, &secret_box, now)?;
@@ -97,36 +104,60 @@ impl KeyManager {
         Ok(())
     }
 
-    /// A requested rotation (`keygate keys rotate`, `POST /admin/keys/rotate`).
-    pub async fn rotate(&self, mode: RotateMode, actor: &str, meta: &RequestMeta) -> Result<KeyChanges, KeyError> {
-        let now = self.clock.now();
+    /// Rebuilds the key set only if the stored keys differ from those it was built from: one small
+    /// query, cheap enough to run every second, so that every instance publishes and accepts keys
+    /// another instance rotated within about a second. Returns whether anything changed.
+    pub async fn pick_up_changes(&self) -> Result<bool, KeyError> {
         let keys = self.store.list_keys().await?;
-        let changes = plan_rotation(&keys, now, &self.policy, mode, &self.secret_box)?;
-        self.apply(&changes, actor, meta, now).await?;
-        Ok(changes)
+        if self.ring.current().source == keys {
+            return Ok(false);
+        }
+        let loaded = load(&keys, &self.secret_box, self.clock.now())?;
+        self.ring.0.store(Arc::new(loaded));
+        Ok(true)
     }
 
-    /// The periodic check: next keys published, due rotations done, then the set rebuilt.
+    /// A requested rotation (`keygate keys rotate`, `POST /admin/keys/rotate`). Planned from the
+    /// stored keys and applied only if nobody changed them meanwhile; otherwise planned again.
+    pub async fn rotate(&self, mode: RotateMode, actor: &str, meta: &RequestMeta) -> Result<KeyChanges, KeyError> {
+        for _ in 0..ROTATE_ATTEMPTS {
+            let now = self.clock.now();
+            let keys = self.store.list_keys().await?;
+            let changes = plan_rotation(&keys, now, &self.policy, mode, &self.secret_box)?;
+            if self.apply(&keys, &changes, actor, meta, now).await? {
+                return Ok(changes);
+            }
+        }
+        Err(KeyError::Store(StoreError::Conflict("key")))
+    }
+
+    /// The periodic check: next keys published, due rotations done, then the set rebuilt. When
+    /// several instances check at once, one applies its plan and the others load the result.
     pub async fn maintain(&self) -> Result<KeyChanges, KeyError> {
         let now = self.clock.now();
         let keys = self.store.list_keys().await?;
         let changes = plan_maintenance(&keys, now, &self.policy, &self.secret_box)?;
-        self.apply(&changes, "system", &RequestMeta::default(), now).await?;
-        if changes.is_empty() {
+        let applied = self
+            .apply(&keys, &changes, "system", &RequestMeta::default(), now)
+            .await?;
+        if changes.is_empty() || !applied {
             self.reload().await?;
         }
-        Ok(changes)
+        Ok(if applied { changes } else { KeyChanges::default() })
     }
 
+    /// Stores `changes` planned from `seen` unless the stored keys changed meanwhile (another
+    /// instance rotated first); returns whether they were stored. Rebuilds the set when they were.
     async fn apply(
         &self,
+        seen: &[SigningKey],
         changes: &KeyChanges,
         actor: &str,
         meta: &RequestMeta,
         now: Timestamp,
-    ) -> Result<(), KeyError> {
+    ) -> Result<bool, KeyError> {
         if changes.is_empty() {
-            return Ok(());
+            return Ok(true);
         }
         let activated: Vec<SigningKey> = changes
             .insert
@@ -140,8 +171,14 @@ impl KeyManager {
         } else {
             vec![rotation_event(&activated, actor, meta, now, "rotated")]
         };
-        self.store.save_keys(&changes.insert, &changes.update, &audit).await?;
-        self.reload().await
+        let stored = self
+            .store
+            .save_keys_if_unchanged(seen, &changes.insert, &changes.update, &audit)
+            .await?;
+        if stored {
+            self.reload().await?;
+        }
+        Ok(stored)
     }
 }
 
@@ -152,6 +189,7 @@ fn load(keys: &[SigningKey], secret_box: &SecretBox, now: Timestamp) -> Result<L
         set,
         jwks_json,
         built_at: now,
+        source: keys.to_vec(),
     })
 }
 

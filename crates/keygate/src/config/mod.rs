@@ -85,6 +85,9 @@ pub struct DatabaseSettings {
     pub acquire_timeout_secs: u64,
     /// How long SQLite waits for a lock held by another writer.
     pub busy_timeout_secs: u64,
+    /// How long one statement may take before the request fails with 503 (a client-side limit,
+    /// and PostgreSQL's `statement_timeout`). Keep it well under `http.request_timeout_secs`.
+    pub query_timeout_secs: u64,
 }
 
 impl Default for DatabaseSettings {
@@ -93,6 +96,7 @@ impl Default for DatabaseSettings {
             max_connections: 10,
             acquire_timeout_secs: 5,
             busy_timeout_secs: 5,
+            query_timeout_secs: 5,
         }
     }
 }
@@ -104,6 +108,10 @@ impl DatabaseSettings {
 
     pub fn busy_timeout(&self) -> Duration {
         Duration::from_secs(self.busy_timeout_secs)
+    }
+
+    pub fn query_timeout(&self) -> Duration {
+        Duration::from_secs(self.query_timeout_secs.max(1))
     }
 }
 

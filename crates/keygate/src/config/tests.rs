@@ -277,3 +277,10 @@ fn metrics_token_is_optional_read_from_a_file_and_redacted() {
     let err = load_env(&[("KEYGATE_METRICS_TOKEN", "short")]).unwrap_err().to_string();
     assert!(err.starts_with("metrics_token is 5 characters long"), "{err}");
 }
+
+#[test]
+fn redis_is_optional_for_readiness_unless_required() {
+    assert!(!load_env(&[]).unwrap().config.redis.required);
+    let loaded = load_env(&[("KEYGATE_REDIS__REQUIRED", "true")]).unwrap();
+    assert!(loaded.config.redis.required);
+}

@@ -1,9 +1,11 @@
 //! The integration tests, one binary so the application is linked once: each module is one
-//! suite (named as its file was when each suite was a binary of its own), `common` and
-//! `oauth_support` are the harness they share. Run one suite with `cargo test --test it NAME::`.
+//! suite (named as its file was when each suite was a binary of its own), `common`,
+//! `oauth_support` and `fleet_support` are the harness they share. Run one suite with `cargo test --test it NAME::`. (`db_black_hole` and `db_request_timeout` stay
+//! binaries of their own: each sets the per-process query timeout.)
 
 #[macro_use]
 mod common;
+mod fleet_support;
 mod oauth_support;
 
 mod accounts_abuse;
@@ -18,6 +20,7 @@ mod edge_accounts;
 mod edge_config;
 mod edge_oauth;
 mod edge_pages;
+mod fleet;
 mod http;
 mod janitor;
 mod mail;

@@ -12,7 +12,7 @@ use keygate_core::paging::{Page, PageRequest};
 use keygate_core::store::{AuditStore, PatStore, SigningKeyStore};
 
 use super::MemoryStore;
-use super::state::page_of;
+use super::state::{State, page_of};
 
 #[async_trait]
 impl PatStore for MemoryStore {
@@ -77,24 +77,45 @@ impl SigningKeyStore for MemoryStore {
 
     async fn save_keys(&self, insert: &[SigningKey], update: &[SigningKey], audit: &[AuditEvent]) -> StoreResult<()> {
         let mut st = self.lock()?;
-        for (i, key) in insert.iter().enumerate() {
-            let taken = st.keys.iter().chain(&insert[..i]).any(|k| k.kid == key.kid);
-            if taken {
-                return Err(StoreError::Conflict("kid"));
-            }
-        }
-        if update.iter().any(|u| !st.keys.iter().any(|k| k.kid == u.kid)) {
-            return Err(StoreError::NotFound("key"));
-        }
-        for changed in update {
-            if let Some(slot) = st.keys.iter_mut().find(|k| k.kid == changed.kid) {
-                *slot = changed.clone();
-            }
-        }
-        st.keys.extend(insert.iter().cloned());
-        st.record_audit(audit);
-        Ok(())
+        apply_keys(&mut st, insert, update, audit)
     }
+
+    async fn save_keys_if_unchanged(
+        &self,
+        seen: &[SigningKey],
+        insert: &[SigningKey],
+        update: &[SigningKey],
+        audit: &[AuditEvent],
+    ) -> StoreResult<bool> {
+        let mut st = self.lock()?;
+        let mut current = st.keys.clone();
+        current.sort_by(|a, b| (a.created_at, &a.kid).cmp(&(b.created_at, &b.kid)));
+        if current != seen {
+            return Ok(false);
+        }
+        apply_keys(&mut st, insert, update, audit).map(|()| true)
+    }
+}
+
+/// A rotation under the store's lock: all or nothing.
+fn apply_keys(st: &mut State, insert: &[SigningKey], update: &[SigningKey], audit: &[AuditEvent]) -> StoreResult<()> {
+    for (i, key) in insert.iter().enumerate() {
+        let taken = st.keys.iter().chain(&insert[..i]).any(|k| k.kid == key.kid);
+        if taken {
+            return Err(StoreError::Conflict("kid"));
+        }
+    }
+    if update.iter().any(|u| !st.keys.iter().any(|k| k.kid == u.kid)) {
+        return Err(StoreError::NotFound("key"));
+    }
+    for changed in update {
+        if let Some(slot) = st.keys.iter_mut().find(|k| k.kid == changed.kid) {
+            *slot = changed.clone();
+        }
+    }
+    st.keys.extend(insert.iter().cloned());
+    st.record_audit(audit);
+    Ok(())
 }
 
 fn matches(filter: &AuditFilter, e: &AuditEvent) -> bool {

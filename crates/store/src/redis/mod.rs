@@ -1,20 +1,22 @@
-//! Redis in front of the durable store: the ephemeral store (`RedisEphemeral`), a read-through
-//! cache of hot lookups (`CachedStores`), and the connection they share (`RedisHandle`).
+//! Redis in front of the durable store: a read-through cache of hot lookups (`CachedStores`) and
+//! the connection it uses (`RedisHandle`).
 //!
 //! ```ignore
 //! let redis = keygate_store::redis::connect_redis(&url, RedisOptions::default()).await?;
 //! let stores = keygate_store::redis::layer_redis(backend.stores(), &redis);
 //! ```
 //!
+//! Redis is an accelerator, never the only home of anything (DESIGN §2): the ephemeral store
+//! (codes' replay tombstones, revoked `jti`s, lockout and rate counters, login, MFA and consent
+//! state) stays in the durable store, so a Redis restart, FLUSHALL or eviction loses nothing and
+//! an instance without Redis serves everything from the database.
+//!
 //! One `redis::aio::ConnectionManager` (a multiplexed connection that reconnects by itself) serves
 //! every request; it needs no pool. Every command is bounded by the connection and response
 //! timeouts and by an overall operation timeout, so an outage answers within about a second
-//! instead of hanging: the ephemeral store then returns `StoreError::Unavailable` (the caller
-//! answers 503: security state fails closed) and the cache falls back to the durable store.
+//! instead of hanging; the cache then falls back to the durable store.
 
 mod cache;
-mod ephemeral;
-mod purge;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,8 +26,6 @@ use keygate_core::store::Stores;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 pub use cache::{CacheStats, CachedStores};
-pub use ephemeral::RedisEphemeral;
-pub use purge::RedisMaintenance;
 
 /// How Keygate talks to Redis.
 #[derive(Clone, Debug)]
@@ -75,17 +75,10 @@ pub async fn connect_redis(url: &str, opts: RedisOptions) -> StoreResult<RedisHa
     Ok(handle)
 }
 
-/// `stores` with the ephemeral store on Redis, the hot lookups cached in Redis, and the
-/// janitor's purge covering both.
+/// `stores` with the hot lookups cached in Redis. Everything else, the ephemeral store included,
+/// stays on the durable store.
 pub fn layer_redis(stores: Stores, redis: &RedisHandle) -> Stores {
-    let ephemeral = RedisEphemeral::new(redis.clone());
-    let mut layered = CachedStores::new(stores, redis.clone()).into_stores();
-    layered.maintenance = Arc::new(RedisMaintenance {
-        inner: layered.maintenance,
-        ephemeral: ephemeral.clone(),
-    });
-    layered.ephemeral = Arc::new(ephemeral);
-    layered
+    CachedStores::new(stores, redis.clone()).into_stores()
 }
 
 impl RedisHandle {
@@ -147,13 +140,10 @@ impl RedisHandle {
         self.bounded(cmd.query_async(&mut conn)).await
     }
 
-    /// Runs a Lua script, bounded by the operation timeout.
-    pub(crate) async fn invoke<T: redis::FromRedisValue>(
-        &self,
-        invocation: &redis::ScriptInvocation<'_>,
-    ) -> StoreResult<T> {
+    /// Runs a pipeline (a MULTI/EXEC one when `atomic`), bounded by the operation timeout.
+    pub(crate) async fn pipeline<T: redis::FromRedisValue>(&self, pipe: &redis::Pipeline) -> StoreResult<T> {
         let mut conn = self.conn.clone();
-        self.bounded(invocation.invoke_async(&mut conn)).await
+        self.bounded(pipe.query_async(&mut conn)).await
     }
 
     async fn bounded<T>(&self, fut: impl Future<Output = redis::RedisResult<T>>) -> StoreResult<T> {

@@ -10,6 +10,7 @@ use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 
 use super::SqlStore;
+use super::bounded::Bounded;
 use super::error::db_err;
 use super::rows::RowExt;
 use super::tx::{commit, insert_audit};
@@ -93,7 +94,7 @@ impl AuditStore for SqlStore {
                 Param::Int(i) => query.bind(i),
             };
         }
-        let rows = query.fetch_all(&self.pool).await.map_err(db_err)?;
+        let rows = query.fetch_all(&self.pool).bounded().await.map_err(db_err)?;
         let events = rows.iter().map(audit_from_row).collect::<StoreResult<Vec<_>>>()?;
         Ok(page_by(events, limit, |e| e.id.to_string()))
     }

@@ -11,6 +11,7 @@ use keygate_core::store::ClientStore;
 use sqlx::any::AnyRow;
 
 use super::SqlStore;
+use super::bounded::Bounded;
 use super::error::{conflict_on, db_err};
 use super::rows::{RowExt, flag, opt_bytes, to_json};
 use super::tx::{commit, finish_if_changed, insert_audit};
@@ -86,6 +87,7 @@ impl ClientStore for SqlStore {
             client,
         )?
         .execute(&mut *tx)
+        .bounded()
         .await
         .map_err(conflict_on("client_id"))?;
         insert_audit(&mut tx, audit).await?;
@@ -96,6 +98,7 @@ impl ClientStore for SqlStore {
         let row = sqlx::query(concat!("SELECT ", client_cols!(), " FROM clients WHERE id = $1"))
             .bind(id.as_str())
             .fetch_optional(&self.pool)
+            .bounded()
             .await
             .map_err(db_err)?;
         row.as_ref().map(client_from_row).transpose()
@@ -113,6 +116,7 @@ impl ClientStore for SqlStore {
             client,
         )?
         .execute(&mut *tx)
+        .bounded()
         .await
         .map_err(db_err)?;
         if done.rows_affected() == 0 {
@@ -135,6 +139,7 @@ impl ClientStore for SqlStore {
             .bind(digest.as_bytes().to_vec())
             .bind(now.as_millis())
             .execute(&mut *tx)
+            .bounded()
             .await
             .map_err(db_err)?;
         if done.rows_affected() == 0 {
@@ -161,6 +166,7 @@ impl ClientStore for SqlStore {
             let done = sqlx::query(sql)
                 .bind(id.as_str())
                 .execute(&mut *tx)
+                .bounded()
                 .await
                 .map_err(db_err)?;
             deleted = done.rows_affected();
@@ -183,6 +189,7 @@ impl ClientStore for SqlStore {
             .bind(after.clone()),
         }
         .fetch_all(&self.pool)
+        .bounded()
         .await
         .map_err(db_err)?;
         let clients = rows.iter().map(client_from_row).collect::<StoreResult<Vec<_>>>()?;

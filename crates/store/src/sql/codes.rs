@@ -10,6 +10,7 @@ use keygate_core::store::CodeStore;
 use sqlx::any::AnyRow;
 
 use super::SqlStore;
+use super::bounded::Bounded;
 use super::error::{conflict_on, db_err};
 use super::rows::{RowExt, opt_ms, to_json};
 
@@ -62,6 +63,7 @@ impl CodeStore for SqlStore {
         .bind(opt_ms(code.used_at))
         .bind(code.family_id.map(|f| f.to_string()))
         .execute(&self.pool)
+        .bounded()
         .await
         .map_err(conflict_on("code"))?;
         Ok(())
@@ -79,6 +81,7 @@ impl CodeStore for SqlStore {
         .bind(now.as_millis())
         .bind(family.to_string())
         .fetch_optional(&self.pool)
+        .bounded()
         .await
         .map_err(db_err)?;
         if let Some(row) = redeemed {
@@ -102,6 +105,7 @@ impl CodeStore for SqlStore {
         ))
         .bind(digest.as_bytes().to_vec())
         .fetch_optional(&self.pool)
+        .bounded()
         .await
         .map_err(db_err)?;
         row.as_ref().map(code_from_row).transpose()

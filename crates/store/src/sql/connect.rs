@@ -1,5 +1,6 @@
 //! Opening the pool: SQLite (file created if missing, WAL, busy timeout, foreign keys) or
-//! PostgreSQL (bounded acquire timeout, so an outage is a fast error rather than a hang).
+//! PostgreSQL (bounded acquire timeout, so an outage is a fast error rather than a hang; and
+//! `statement_timeout`, so a statement the client gave up on stops on the server too).
 
 use std::sync::Once;
 use std::time::Duration;
@@ -18,6 +19,7 @@ const CHECK_IF_IDLE_FOR: Duration = Duration::from_secs(30);
 
 pub(super) async fn open(url: &str, opts: &SqlOptions) -> StoreResult<SqlStore> {
     DRIVERS.call_once(sqlx::any::install_default_drivers);
+    super::bounded::set_query_timeout(opts.query_timeout);
     let dialect = Dialect::from_url(url).ok_or_else(|| {
         StoreError::Internal(
             format!(
@@ -58,7 +60,24 @@ pub(super) async fn open(url: &str, opts: &SqlOptions) -> StoreResult<SqlStore> 
                 .connect(&url)
                 .await
         }
-        Dialect::Postgres => pool_options.connect(url).await,
+        Dialect::Postgres => {
+            // The server gives up on a statement (and an abandoned transaction) after the same
+            // limit the client waits, so a query the client stopped waiting for stops running.
+            let limits = format!(
+                "SET statement_timeout = {ms}; SET idle_in_transaction_session_timeout = {ms};",
+                ms = opts.query_timeout.as_millis().max(1)
+            );
+            pool_options
+                .after_connect(move |conn, _meta| {
+                    let limits = limits.clone();
+                    Box::pin(async move {
+                        sqlx::raw_sql(AssertSqlSafe(limits)).execute(conn).await?;
+                        Ok(())
+                    })
+                })
+                .connect(url)
+                .await
+        }
     }
     .map_err(db_err)?;
     Ok(SqlStore { pool, dialect })

@@ -8,6 +8,7 @@ use keygate_core::store::ConsentStore;
 use sqlx::any::AnyRow;
 
 use super::SqlStore;
+use super::bounded::Bounded;
 use super::error::db_err;
 use super::rows::RowExt;
 use super::tx::{commit, insert_audit};
@@ -32,6 +33,7 @@ impl ConsentStore for SqlStore {
         .bind(user.to_string())
         .bind(client.as_str())
         .fetch_optional(&self.pool)
+        .bounded()
         .await
         .map_err(db_err)?;
         row.as_ref().map(consent_from_row).transpose()
@@ -50,6 +52,7 @@ impl ConsentStore for SqlStore {
         .bind(consent.granted_at.as_millis())
         .bind(consent.updated_at.as_millis())
         .execute(&mut *tx)
+        .bounded()
         .await
         .map_err(db_err)?;
         insert_audit(&mut tx, audit).await?;
@@ -61,6 +64,7 @@ impl ConsentStore for SqlStore {
             .bind(user.to_string())
             .bind(client.as_str())
             .execute(&self.pool)
+            .bounded()
             .await
             .map_err(db_err)?;
         Ok(done.rows_affected() > 0)
@@ -73,6 +77,7 @@ impl ConsentStore for SqlStore {
         )
         .bind(user.to_string())
         .fetch_all(&self.pool)
+        .bounded()
         .await
         .map_err(db_err)?;
         rows.iter().map(consent_from_row).collect()

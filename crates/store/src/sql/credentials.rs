@@ -10,6 +10,7 @@ use keygate_core::store::CredentialStore;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::SqlStore;
+use super::bounded::Bounded;
 use super::error::db_err;
 use super::rows::{RowExt, opt_ms};
 use super::tx::{commit, insert_audit};
@@ -22,6 +23,7 @@ impl CredentialStore for SqlStore {
         )
         .bind(user.to_string())
         .fetch_optional(&self.pool)
+        .bounded()
         .await
         .map_err(db_err)?;
         let Some(row) = row else { return Ok(None) };
@@ -48,6 +50,7 @@ impl CredentialStore for SqlStore {
         .bind(cred.last_used_step)
         .bind(cred.created_at.as_millis())
         .execute(&mut *tx)
+        .bounded()
         .await
         .map_err(db_err)?;
         insert_audit(&mut tx, audit).await?;
@@ -59,11 +62,13 @@ impl CredentialStore for SqlStore {
         let done = sqlx::query("DELETE FROM totp_credentials WHERE user_id = $1")
             .bind(user.to_string())
             .execute(&mut *tx)
+            .bounded()
             .await
             .map_err(db_err)?;
         sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
             .bind(user.to_string())
             .execute(&mut *tx)
+            .bounded()
             .await
             .map_err(db_err)?;
         let existed = done.rows_affected() > 0;
@@ -83,6 +88,7 @@ impl CredentialStore for SqlStore {
         .bind(user.to_string())
         .bind(step)
         .execute(&self.pool)
+        .bounded()
         .await
         .map_err(db_err)?;
         Ok(done.rows_affected() > 0)
@@ -99,6 +105,7 @@ impl CredentialStore for SqlStore {
         sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
             .bind(user.to_string())
             .execute(&mut *tx)
+            .bounded()
             .await
             .map_err(db_err)?;
         // One multi-row INSERT: $1 is the user, $2 the time, then one digest per row.
@@ -120,7 +127,7 @@ impl CredentialStore for SqlStore {
             for d in chunk {
                 q = q.bind(d.as_bytes().to_vec());
             }
-            q.execute(&mut *tx).await.map_err(db_err)?;
+            q.execute(&mut *tx).bounded().await.map_err(db_err)?;
         }
         insert_audit(&mut tx, audit).await?;
         commit(tx).await
@@ -134,6 +141,7 @@ impl CredentialStore for SqlStore {
         .bind(digest.as_bytes().to_vec())
         .bind(now.as_millis())
         .execute(&self.pool)
+        .bounded()
         .await
         .map_err(db_err)?;
         Ok(done.rows_affected() > 0)
@@ -143,6 +151,7 @@ impl CredentialStore for SqlStore {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL")
             .bind(user.to_string())
             .fetch_one(&self.pool)
+            .bounded()
             .await
             .map_err(db_err)?;
         let n: i64 = row.try_get("n").map_err(db_err)?;

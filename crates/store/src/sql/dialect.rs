@@ -94,6 +94,12 @@ impl Dialect {
         match self {
             Dialect::Sqlite => Ok(()),
             Dialect::Postgres => {
+                // Migrations (and waiting for another instance's) may outlast the per-statement
+                // limit every pooled connection has; lift it for this transaction only.
+                sqlx::raw_sql("SET LOCAL statement_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 0")
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db_err)?;
                 sqlx::query("SELECT pg_advisory_xact_lock($1)")
                     .bind(MIGRATION_LOCK_KEY)
                     .execute(conn)

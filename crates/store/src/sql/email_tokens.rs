@@ -11,6 +11,7 @@ use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
 use super::SqlStore;
+use super::bounded::Bounded;
 use super::error::{conflict_on, db_err};
 use super::rows::{RowExt, opt_ms};
 use super::tx::{commit, insert_audit};
@@ -36,6 +37,7 @@ impl EmailTokenStore for SqlStore {
             .bind(token.kind.as_str())
             .bind(token.created_at.as_millis())
             .execute(&mut *tx)
+            .bounded()
             .await
             .map_err(db_err)?;
         sqlx::query(
@@ -49,6 +51,7 @@ impl EmailTokenStore for SqlStore {
         .bind(token.expires_at.as_millis())
         .bind(opt_ms(token.used_at))
         .execute(&mut *tx)
+        .bounded()
         .await
         .map_err(conflict_on("email token"))?;
         insert_audit(&mut tx, audit).await?;
@@ -72,10 +75,11 @@ impl EmailTokenStore for SqlStore {
         .bind(kind.as_str())
         .bind(now.as_millis())
         .fetch_optional(&mut *tx)
+        .bounded()
         .await
         .map_err(db_err)?;
         let Some(row) = row else {
-            tx.rollback().await.map_err(db_err)?;
+            tx.rollback().bounded().await.map_err(db_err)?;
             return Ok(None);
         };
         let token = email_token_from_row(&row)?;
@@ -92,6 +96,7 @@ pub(super) async fn void_reset_links(tx: &mut AnyConnection, user: UserId, now: 
         .bind(user.to_string())
         .bind(now.as_millis())
         .execute(&mut *tx)
+        .bounded()
         .await
         .map_err(db_err)?;
     Ok(())

@@ -10,6 +10,7 @@ use keygate_core::store::EphemeralStore;
 use sqlx::Row;
 
 use super::SqlStore;
+use super::bounded::Bounded;
 use super::error::db_err;
 use super::rows::RowExt;
 
@@ -24,6 +25,7 @@ impl EphemeralStore for SqlStore {
         .bind(value)
         .bind(now.plus(ttl).as_millis())
         .execute(&self.pool)
+        .bounded()
         .await
         .map_err(db_err)?;
         Ok(())
@@ -34,6 +36,7 @@ impl EphemeralStore for SqlStore {
             .bind(key)
             .bind(now.as_millis())
             .fetch_optional(&self.pool)
+            .bounded()
             .await
             .map_err(db_err)?;
         row.map(|r| r.bytes("value")).transpose()
@@ -45,6 +48,7 @@ impl EphemeralStore for SqlStore {
         let row = sqlx::query("DELETE FROM ephemeral WHERE key = $1 RETURNING value, expires_at")
             .bind(key)
             .fetch_optional(&self.pool)
+            .bounded()
             .await
             .map_err(db_err)?;
         let Some(row) = row else { return Ok(None) };
@@ -69,6 +73,7 @@ impl EphemeralStore for SqlStore {
         .bind(now.as_millis())
         .bind(now.plus(ttl).as_millis())
         .fetch_one(&self.pool)
+        .bounded()
         .await
         .map_err(db_err)?;
         row.try_get::<i64, _>("counter").map_err(db_err)
@@ -78,6 +83,7 @@ impl EphemeralStore for SqlStore {
         sqlx::query("DELETE FROM ephemeral WHERE key = $1")
             .bind(key)
             .execute(&self.pool)
+            .bounded()
             .await
             .map_err(db_err)?;
         Ok(())

@@ -8,6 +8,7 @@ use keygate_core::store::{MaintenanceStore, PurgeReport, StoreStats};
 use sqlx::Row;
 
 use super::SqlStore;
+use super::bounded::Bounded;
 use super::error::db_err;
 
 /// Deletes at most `$2` rows of one table whose expiry is before `$1`. Each statement selects the
@@ -33,6 +34,7 @@ impl SqlStore {
             .bind(before.as_millis())
             .bind(i64::from(batch))
             .execute(&self.pool)
+            .bounded()
             .await
             .map_err(db_err)?;
         Ok(done.rows_affected())
@@ -42,7 +44,11 @@ impl SqlStore {
 #[async_trait]
 impl MaintenanceStore for SqlStore {
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(db_err)?;
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .bounded()
+            .await
+            .map_err(db_err)?;
         Ok(())
     }
 
@@ -57,6 +63,7 @@ impl MaintenanceStore for SqlStore {
         )
         .bind(now.as_millis())
         .fetch_one(&self.pool)
+        .bounded()
         .await
         .map_err(db_err)?;
         let count = |col: &str| -> StoreResult<u64> {

@@ -4,6 +4,7 @@
 //! `keygate_core::store` is implemented for [`SqlStore`], one capability per file.
 
 mod audit;
+pub(crate) mod bounded;
 mod clients;
 mod codes;
 mod connect;
@@ -40,6 +41,9 @@ pub struct SqlOptions {
     pub acquire_timeout: Duration,
     /// How long SQLite waits for a lock held by another connection or process.
     pub busy_timeout: Duration,
+    /// How long one statement may take (client-side, and PostgreSQL's `statement_timeout`)
+    /// before it fails as `Unavailable` (see `sql/bounded.rs`).
+    pub query_timeout: Duration,
 }
 
 impl Default for SqlOptions {
@@ -48,6 +52,7 @@ impl Default for SqlOptions {
             max_connections: 10,
             acquire_timeout: Duration::from_secs(5),
             busy_timeout: Duration::from_secs(5),
+            query_timeout: Duration::from_secs(5),
         }
     }
 }

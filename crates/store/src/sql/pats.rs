@@ -10,6 +10,7 @@ use keygate_core::store::PatStore;
 use sqlx::any::AnyRow;
 
 use super::SqlStore;
+use super::bounded::Bounded;
 use super::error::{conflict_on, db_err};
 use super::rows::{RowExt, opt_ms};
 use super::tx::{commit, finish_if_changed, insert_audit};
@@ -55,6 +56,7 @@ impl PatStore for SqlStore {
         .bind(opt_ms(pat.last_used_at))
         .bind(opt_ms(pat.revoked_at))
         .execute(&mut *tx)
+        .bounded()
         .await
         .map_err(conflict_on("personal access token"))?;
         insert_audit(&mut tx, audit).await?;
@@ -69,6 +71,7 @@ impl PatStore for SqlStore {
         ))
         .bind(digest.as_bytes().to_vec())
         .fetch_optional(&self.pool)
+        .bounded()
         .await
         .map_err(db_err)?;
         row.as_ref().map(pat_from_row).transpose()
@@ -82,6 +85,7 @@ impl PatStore for SqlStore {
         ))
         .bind(user.to_string())
         .fetch_all(&self.pool)
+        .bounded()
         .await
         .map_err(db_err)?;
         rows.iter().map(pat_from_row).collect()
@@ -96,6 +100,7 @@ impl PatStore for SqlStore {
         .bind(user.to_string())
         .bind(now.as_millis())
         .execute(&mut *tx)
+        .bounded()
         .await
         .map_err(db_err)?;
         finish_if_changed(tx, done.rows_affected() > 0, audit).await
@@ -106,6 +111,7 @@ impl PatStore for SqlStore {
             .bind(id.to_string())
             .bind(now.as_millis())
             .execute(&self.pool)
+            .bounded()
             .await
             .map_err(db_err)?;
         Ok(())

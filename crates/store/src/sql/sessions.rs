@@ -11,6 +11,7 @@ use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
 use super::SqlStore;
+use super::bounded::Bounded;
 use super::error::{conflict_on, db_err};
 use super::rows::{RowExt, to_json};
 use super::tx::{commit, finish_if_changed, insert_audit};
@@ -51,6 +52,7 @@ pub(crate) async fn end_sessions_of_user(
             .bind(keep.as_bytes().to_vec()),
     }
     .execute(conn)
+    .bounded()
     .await
     .map_err(db_err)?;
     Ok(done.rows_affected())
@@ -77,6 +79,7 @@ impl SessionStore for SqlStore {
         .bind(session.idle_expires_at.as_millis())
         .bind(session.absolute_expires_at.as_millis())
         .execute(&mut *tx)
+        .bounded()
         .await
         .map_err(conflict_on("session"))?;
         insert_audit(&mut tx, audit).await?;
@@ -87,6 +90,7 @@ impl SessionStore for SqlStore {
         let row = sqlx::query(concat!("SELECT ", session_cols!(), " FROM sessions WHERE digest = $1"))
             .bind(digest.as_bytes().to_vec())
             .fetch_optional(&self.pool)
+            .bounded()
             .await
             .map_err(db_err)?;
         row.as_ref().map(session_from_row).transpose()
@@ -103,6 +107,7 @@ impl SessionStore for SqlStore {
             .bind(last_seen.as_millis())
             .bind(idle_expires_at.as_millis())
             .execute(&self.pool)
+            .bounded()
             .await
             .map_err(db_err)?;
         Ok(())
@@ -114,6 +119,7 @@ impl SessionStore for SqlStore {
             .bind(new.as_bytes().to_vec())
             .bind(to_json(amr)?)
             .execute(&self.pool)
+            .bounded()
             .await
             .map_err(conflict_on("session"))?;
         Ok(done.rows_affected() > 0)
@@ -124,6 +130,7 @@ impl SessionStore for SqlStore {
         let done = sqlx::query("DELETE FROM sessions WHERE digest = $1")
             .bind(digest.as_bytes().to_vec())
             .execute(&mut *tx)
+            .bounded()
             .await
             .map_err(db_err)?;
         finish_if_changed(tx, done.rows_affected() > 0, audit).await
@@ -135,6 +142,7 @@ impl SessionStore for SqlStore {
             .bind(id.to_string())
             .bind(user.to_string())
             .execute(&mut *tx)
+            .bounded()
             .await
             .map_err(db_err)?;
         finish_if_changed(tx, done.rows_affected() > 0, audit).await
@@ -163,6 +171,7 @@ impl SessionStore for SqlStore {
         .bind(user.to_string())
         .bind(now.as_millis())
         .fetch_all(&self.pool)
+        .bounded()
         .await
         .map_err(db_err)?;
         rows.iter().map(session_from_row).collect()

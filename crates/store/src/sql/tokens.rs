@@ -13,6 +13,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::SqlStore;
+use super::bounded::Bounded;
 use super::error::{conflict_on, db_err};
 use super::rows::{RowExt, opt_bytes, opt_ms};
 use super::tx::{commit, finish_if_changed, insert_audit};
@@ -74,6 +75,7 @@ async fn insert_refresh(conn: &mut AnyConnection, t: &RefreshToken) -> StoreResu
     .bind(opt_ms(t.used_at))
     .bind(opt_ms(t.revoked_at))
     .execute(conn)
+    .bounded()
     .await
     .map_err(conflict_on("refresh token"))?;
     Ok(())
@@ -95,6 +97,7 @@ async fn insert_access(conn: &mut AnyConnection, t: &AccessToken) -> StoreResult
     .bind(t.expires_at.as_millis())
     .bind(opt_ms(t.revoked_at))
     .execute(conn)
+    .bounded()
     .await
     .map_err(conflict_on("access token"))?;
     Ok(())
@@ -121,7 +124,7 @@ async fn revoke_families_where(
         if let Some(c) = client {
             q = q.bind(c.as_str());
         }
-        families = q.execute(&mut *conn).await.map_err(db_err)?.rows_affected();
+        families = q.execute(&mut *conn).bounded().await.map_err(db_err)?.rows_affected();
     }
     Ok(families)
 }
@@ -163,6 +166,7 @@ impl TokenStore for SqlStore {
         .bind(family.created_at.as_millis())
         .bind(opt_ms(family.revoked_at))
         .execute(&mut *tx)
+        .bounded()
         .await
         .map_err(conflict_on("token family"))?;
         if let Some(r) = refresh {
@@ -181,6 +185,7 @@ impl TokenStore for SqlStore {
         )
         .bind(id.to_string())
         .fetch_optional(&self.pool)
+        .bounded()
         .await
         .map_err(db_err)?;
         let Some(row) = row else { return Ok(None) };
@@ -203,6 +208,7 @@ impl TokenStore for SqlStore {
         ))
         .bind(digest.as_bytes().to_vec())
         .fetch_optional(&self.pool)
+        .bounded()
         .await
         .map_err(db_err)?;
         row.as_ref().map(refresh_from_row).transpose()
@@ -228,6 +234,7 @@ impl TokenStore for SqlStore {
         .bind(old.as_bytes().to_vec())
         .bind(now.as_millis())
         .fetch_optional(&mut *tx)
+        .bounded()
         .await
         .map_err(db_err)?;
         if let Some(row) = rotated {
@@ -249,9 +256,10 @@ impl TokenStore for SqlStore {
         ))
         .bind(old.as_bytes().to_vec())
         .fetch_optional(&mut *tx)
+        .bounded()
         .await
         .map_err(db_err)?;
-        tx.rollback().await.map_err(db_err)?;
+        tx.rollback().bounded().await.map_err(db_err)?;
         let Some(row) = found else {
             return Ok(RefreshRotation::Unknown);
         };
@@ -269,6 +277,7 @@ impl TokenStore for SqlStore {
         let exists = sqlx::query("SELECT COUNT(*) AS n FROM token_families WHERE id = $1")
             .bind(id.to_string())
             .fetch_one(&mut *tx)
+            .bounded()
             .await
             .map_err(db_err)?
             .try_get::<i64, _>("n")
@@ -320,6 +329,7 @@ impl TokenStore for SqlStore {
         ))
         .bind(digest.as_bytes().to_vec())
         .fetch_optional(&self.pool)
+        .bounded()
         .await
         .map_err(db_err)?;
         row.as_ref().map(access_from_row).transpose()
@@ -336,6 +346,7 @@ impl TokenStore for SqlStore {
             .bind(digest.as_bytes().to_vec())
             .bind(now.as_millis())
             .execute(&mut *tx)
+            .bounded()
             .await
             .map_err(db_err)?;
         finish_if_changed(tx, done.rows_affected() > 0, audit).await

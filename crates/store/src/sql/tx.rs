@@ -6,6 +6,7 @@ use sqlx::AnyConnection;
 use sqlx::{Any, AssertSqlSafe, Transaction};
 
 use super::SqlStore;
+use super::bounded::Bounded;
 use super::error::db_err;
 use super::rows::to_json;
 
@@ -18,15 +19,15 @@ impl SqlStore {
     /// Starts a transaction that will write (on SQLite it takes the write lock at once).
     pub(crate) async fn begin(&self) -> StoreResult<Tx> {
         match self.dialect.begin_write() {
-            Some(begin) => self.pool.begin_with(begin).await,
-            None => self.pool.begin().await,
+            Some(begin) => self.pool.begin_with(begin).bounded().await,
+            None => self.pool.begin().bounded().await,
         }
         .map_err(db_err)
     }
 }
 
 pub(crate) async fn commit(tx: Tx) -> StoreResult<()> {
-    tx.commit().await.map_err(db_err)
+    tx.commit().bounded().await.map_err(db_err)
 }
 
 /// Inserts the events with one multi-row INSERT per hundred.
@@ -59,7 +60,7 @@ pub(crate) async fn insert_audit(conn: &mut AnyConnection, events: &[AuditEvent]
                 .bind(e.outcome.as_str())
                 .bind(to_json(&e.details)?);
         }
-        query.execute(&mut *conn).await.map_err(db_err)?;
+        query.execute(&mut *conn).bounded().await.map_err(db_err)?;
     }
     Ok(())
 }
@@ -70,7 +71,7 @@ pub(crate) async fn finish_if_changed(mut tx: Tx, changed: bool, audit: &[AuditE
         insert_audit(&mut tx, audit).await?;
         commit(tx).await?;
     } else {
-        tx.rollback().await.map_err(db_err)?;
+        tx.rollback().bounded().await.map_err(db_err)?;
     }
     Ok(changed)
 }

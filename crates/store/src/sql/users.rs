@@ -14,6 +14,7 @@ use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
 use super::SqlStore;
+use super::bounded::Bounded;
 use super::email_tokens::void_reset_links;
 use super::error::{conflict_on, db_err};
 use super::rows::{RowExt, opt_ms};
@@ -70,6 +71,7 @@ impl UserStore for SqlStore {
         .bind(opt_ms(user.deleted_at))
         .bind(user.email.normalized())
         .execute(&mut *tx)
+        .bounded()
         .await
         .map_err(conflict_on("email"))?;
         insert_audit(&mut tx, audit).await?;
@@ -80,6 +82,7 @@ impl UserStore for SqlStore {
         let row = sqlx::query(concat!("SELECT ", user_cols!(), " FROM users WHERE id = $1"))
             .bind(id.to_string())
             .fetch_optional(&self.pool)
+            .bounded()
             .await
             .map_err(db_err)?;
         row.as_ref().map(user_from_row).transpose()
@@ -93,6 +96,7 @@ impl UserStore for SqlStore {
         ))
         .bind(email.normalized())
         .fetch_optional(&self.pool)
+        .bounded()
         .await
         .map_err(db_err)?;
         row.as_ref().map(user_from_row).transpose()
@@ -117,6 +121,7 @@ impl UserStore for SqlStore {
         .bind(user.updated_at.as_millis())
         .bind(opt_ms(user.deleted_at))
         .execute(&mut *tx)
+        .bounded()
         .await
         .map_err(conflict_on("email"))?;
         if done.rows_affected() == 0 {
@@ -140,6 +145,7 @@ impl UserStore for SqlStore {
             .bind(hash.0.as_str())
             .bind(now.as_millis())
             .execute(&mut *tx)
+            .bounded()
             .await
             .map_err(db_err)?;
         if done.rows_affected() == 0 {
@@ -163,6 +169,7 @@ impl UserStore for SqlStore {
             .bind(id.to_string())
             .bind(now.as_millis())
             .execute(&mut *tx)
+            .bounded()
             .await
             .map_err(db_err)?;
         if done.rows_affected() == 0 {
@@ -189,6 +196,7 @@ impl UserStore for SqlStore {
         .bind(email.normalized())
         .bind(now.as_millis())
         .execute(&mut *tx)
+        .bounded()
         .await
         .map_err(db_err)?;
         if done.rows_affected() == 0 {
@@ -200,6 +208,7 @@ impl UserStore for SqlStore {
         sqlx::query("UPDATE audit_events SET ip = NULL, user_agent = NULL WHERE user_id = $1")
             .bind(id.to_string())
             .execute(&mut *tx)
+            .bounded()
             .await
             .map_err(db_err)?;
         commit(tx).await
@@ -223,6 +232,7 @@ impl UserStore for SqlStore {
             .bind(after.clone()),
         }
         .fetch_all(&self.pool)
+        .bounded()
         .await
         .map_err(db_err)?;
         let users = rows.iter().map(user_from_row).collect::<StoreResult<Vec<_>>>()?;
@@ -250,6 +260,7 @@ async fn erase_user_records(conn: &mut AnyConnection, id: UserId) -> StoreResult
         sqlx::query(sql)
             .bind(user.as_str())
             .execute(&mut *conn)
+            .bounded()
             .await
             .map_err(db_err)?;
     }

@@ -61,9 +61,28 @@ impl OAuthState {
     }
 }
 
-/// Publishes next keys, performs due rotations and picks up other instances' rotations. Stops
-/// when the state is dropped.
+/// How often an instance looks for keys another instance rotated (one small query).
+const KEY_CHANGE_POLL: Duration = Duration::from_secs(1);
+
+/// Publishes next keys, performs due rotations and picks up other instances' rotations (within
+/// about a second, besides the full check every `every`). Stops when the state is dropped.
 fn spawn_key_upkeep(state: std::sync::Weak<OAuthState>, every: Duration) {
+    let watcher = state.clone();
+    tokio::spawn(async move {
+        let mut timer = tokio::time::interval(KEY_CHANGE_POLL);
+        timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        timer.tick().await;
+        loop {
+            timer.tick().await;
+            let Some(state) = watcher.upgrade() else { return };
+            match state.keys.pick_up_changes().await {
+                Ok(true) => tracing::info!("picked up signing keys changed by another instance"),
+                Ok(false) => {}
+                // The full check below logs failures; this one runs every second.
+                Err(err) => tracing::debug!(error = %cause_chain(&err), "cannot check the signing keys"),
+            }
+        }
+    });
     tokio::spawn(async move {
         let mut timer = tokio::time::interval(every.max(Duration::from_secs(1)));
         timer.tick().await;

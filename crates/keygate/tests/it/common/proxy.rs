@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 const UP: u8 = 0;
 const REFUSING: u8 = 1;
 const SILENT: u8 = 2;
+const BLACK_HOLE: u8 = 3;
 
 pub struct CuttableProxy {
     pub addr: SocketAddr,
@@ -43,8 +44,19 @@ impl CuttableProxy {
         self.cuts.send_modify(|n| *n += 1);
     }
 
+    /// Stops forwarding on every open connection without closing it, and accepts new ones that
+    /// are never answered: queries already sent wait forever, as behind a network black hole.
+    /// `restore` then drops the frozen connections (as a peer that gave up would).
+    pub fn black_hole(&self) {
+        self.mode.store(BLACK_HOLE, Ordering::SeqCst);
+        self.cuts.send_modify(|n| *n += 1);
+    }
+
     pub fn restore(&self) {
-        self.mode.store(UP, Ordering::SeqCst);
+        if self.mode.swap(UP, Ordering::SeqCst) != UP {
+            // Releases the connections a silent or black-holed proxy was holding.
+            self.cuts.send_modify(|n| *n += 1);
+        }
     }
 }
 
@@ -66,7 +78,7 @@ async fn accept_loop(listener: TcpListener, upstream: SocketAddr, mode: Arc<Atom
                 drop(client);
                 continue;
             }
-            SILENT => {
+            SILENT | BLACK_HOLE => {
                 tokio::spawn(async move {
                     let _held = client;
                     let _ = cut.changed().await;
@@ -75,14 +87,19 @@ async fn accept_loop(listener: TcpListener, upstream: SocketAddr, mode: Arc<Atom
             }
             _ => {}
         }
+        let mode = mode.clone();
         tokio::spawn(async move {
             let Ok(server) = TcpStream::connect(upstream).await else {
                 return;
             };
             let (mut client, mut server) = (client, server);
             tokio::select! {
-                _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                _ = tokio::io::copy_bidirectional(&mut client, &mut server) => return,
                 _ = cut.changed() => {}
+            }
+            if mode.load(Ordering::SeqCst) == BLACK_HOLE {
+                // Hold both sides open, forwarding nothing, until the next change of mode.
+                let _ = cut.changed().await;
             }
         });
     }

@@ -12,8 +12,8 @@ use keygate_core::model::{AuditEvent, PasswordHash, Session, User};
 use keygate_core::paging::{Page, PageRequest};
 use keygate_core::store::{SessionStore, UserStore};
 
-use super::CachedStores;
 use super::versions::{self as v, entry};
+use super::{CachedStores, both};
 
 #[async_trait]
 impl UserStore for CachedStores {
@@ -36,8 +36,8 @@ impl UserStore for CachedStores {
 
     async fn update_user(&self, user: &User, audit: &[AuditEvent]) -> StoreResult<()> {
         let result = self.inner.users.update_user(user, audit).await;
-        self.cache.invalidate([v::user(user.id)]).await;
-        result
+        let delivered = self.cache.invalidate([v::user(user.id)]).await;
+        both(result, delivered)
     }
 
     /// The user's version covers the account, all their sessions (including the kept one, which
@@ -51,21 +51,21 @@ impl UserStore for CachedStores {
         audit: &[AuditEvent],
     ) -> StoreResult<()> {
         let result = self.inner.users.set_password(id, hash, keep_session, now, audit).await;
-        self.cache.invalidate([v::user(id)]).await;
-        result
+        let delivered = self.cache.invalidate([v::user(id)]).await;
+        both(result, delivered)
     }
 
     async fn set_user_active(&self, id: UserId, active: bool, now: Timestamp, audit: &[AuditEvent]) -> StoreResult<()> {
         let result = self.inner.users.set_user_active(id, active, now, audit).await;
-        self.cache.invalidate([v::user(id)]).await;
-        result
+        let delivered = self.cache.invalidate([v::user(id)]).await;
+        both(result, delivered)
     }
 
     /// Erasure removes sessions, tokens and PATs too: all depend on the user's version.
     async fn erase_user(&self, id: UserId, now: Timestamp, audit: &[AuditEvent]) -> StoreResult<()> {
         let result = self.inner.users.erase_user(id, now, audit).await;
-        self.cache.invalidate([v::user(id)]).await;
-        result
+        let delivered = self.cache.invalidate([v::user(id)]).await;
+        both(result, delivered)
     }
 
     async fn list_users(&self, page: &PageRequest) -> StoreResult<Page<User>> {
@@ -96,27 +96,27 @@ impl SessionStore for CachedStores {
             .sessions
             .touch_session(digest, last_seen, idle_expires_at)
             .await;
-        self.cache.invalidate([v::session(digest)]).await;
-        result
+        let delivered = self.cache.invalidate([v::session(digest)]).await;
+        both(result, delivered)
     }
 
     async fn rekey_session(&self, old: &TokenDigest, new: &TokenDigest, amr: &[String]) -> StoreResult<bool> {
         let result = self.inner.sessions.rekey_session(old, new, amr).await;
-        self.cache.invalidate([v::session(old), v::session(new)]).await;
-        result
+        let delivered = self.cache.invalidate([v::session(old), v::session(new)]).await;
+        both(result, delivered)
     }
 
     async fn delete_session(&self, digest: &TokenDigest, audit: &[AuditEvent]) -> StoreResult<bool> {
         let result = self.inner.sessions.delete_session(digest, audit).await;
-        self.cache.invalidate([v::session(digest)]).await;
-        result
+        let delivered = self.cache.invalidate([v::session(digest)]).await;
+        both(result, delivered)
     }
 
     /// The digest is not known here: the user's version covers every session of theirs.
     async fn delete_user_session(&self, user: UserId, id: SessionId, audit: &[AuditEvent]) -> StoreResult<bool> {
         let result = self.inner.sessions.delete_user_session(user, id, audit).await;
-        self.cache.invalidate([v::user(user)]).await;
-        result
+        let delivered = self.cache.invalidate([v::user(user)]).await;
+        both(result, delivered)
     }
 
     async fn delete_sessions_of_user(
@@ -126,8 +126,8 @@ impl SessionStore for CachedStores {
         audit: &[AuditEvent],
     ) -> StoreResult<u64> {
         let result = self.inner.sessions.delete_sessions_of_user(user, except, audit).await;
-        self.cache.invalidate([v::user(user)]).await;
-        result
+        let delivered = self.cache.invalidate([v::user(user)]).await;
+        both(result, delivered)
     }
 
     async fn list_sessions_of_user(&self, user: UserId, now: Timestamp) -> StoreResult<Vec<Session>> {

@@ -2,13 +2,16 @@
 //! tokens, and the fallback, counting and rate-limited logging of Redis failures.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use keygate_core::error::{StoreError, StoreResult};
+use keygate_core::store::EphemeralStore;
 use serde::{Deserialize, Serialize};
 
 use super::CacheStats;
+use super::generation::{Generation, Trust};
 use super::records::Cached;
 use crate::redis::RedisHandle;
 
@@ -17,6 +20,9 @@ use crate::redis::RedisHandle;
 const VERSION_TTL_FACTOR: u64 = 10;
 /// At most one warning per this many milliseconds; the others are counted in the next one.
 const WARN_EVERY_MS: u64 = 10_000;
+/// After Redis failed to answer, the cache leaves it alone this long: during an outage requests
+/// go straight to the durable store instead of each paying for a failed connection attempt.
+const REST_AFTER_OUTAGE_MS: u64 = 500;
 
 /// Hits, misses and errors of one Redis handle's cache, plus its failure bookkeeping.
 #[derive(Debug)]
@@ -28,8 +34,8 @@ pub(crate) struct Counters {
     /// Milliseconds since `born` (+1, so 0 means never) of the last warning.
     last_warn: AtomicU64,
     suppressed: AtomicU64,
-    /// Milliseconds since `born` until which reads skip the cache (after a failed invalidation).
-    distrust_until: AtomicU64,
+    /// Milliseconds since `born` until which the cache does not ask Redis (after an outage error).
+    resting_until: AtomicU64,
 }
 
 impl Counters {
@@ -41,7 +47,7 @@ impl Counters {
             born: Instant::now(),
             last_warn: AtomicU64::new(0),
             suppressed: AtomicU64::new(0),
-            distrust_until: AtomicU64::new(0),
+            resting_until: AtomicU64::new(0),
         }
     }
 
@@ -51,6 +57,11 @@ impl Counters {
             misses: self.misses.load(Ordering::Relaxed),
             errors: self.errors.load(Ordering::Relaxed),
         }
+    }
+
+    /// Whether Redis failed recently enough that the cache should not ask it.
+    pub(crate) fn redis_resting(&self) -> bool {
+        self.resting_until.load(Ordering::Relaxed) > self.now_ms()
     }
 
     fn now_ms(&self) -> u64 {
@@ -74,14 +85,39 @@ enum Probe<T> {
 pub(crate) struct Engine {
     redis: RedisHandle,
     ttl_ms: u64,
+    generation: Generation,
+}
+
+/// The Redis key of a cache name (an entry or a version key) in generation `generation`.
+struct Space<'a> {
+    redis: &'a RedisHandle,
+    generation: Arc<str>,
+}
+
+impl Space<'_> {
+    fn key(&self, name: &str) -> String {
+        self.redis.key(&format!("{}:{name}", self.generation))
+    }
 }
 
 impl Engine {
-    pub(crate) fn new(redis: RedisHandle) -> Self {
+    /// `durable` is the durable store's ephemeral store, which holds the cache generation.
+    pub(crate) fn new(redis: RedisHandle, durable: Arc<dyn EphemeralStore>) -> Self {
         let ttl_ms = u64::try_from(redis.options().cache_ttl.as_millis())
             .unwrap_or(u64::MAX)
             .max(1);
-        Engine { redis, ttl_ms }
+        Engine {
+            generation: Generation::new(durable, redis.clone()),
+            redis,
+            ttl_ms,
+        }
+    }
+
+    fn space(&self, generation: Arc<str>) -> Space<'_> {
+        Space {
+            redis: &self.redis,
+            generation,
+        }
     }
 
     fn counters(&self) -> &Counters {
@@ -95,12 +131,20 @@ impl Engine {
         T: Cached,
         F: Future<Output = StoreResult<Option<T>>>,
     {
-        let c = self.counters();
-        if c.distrust_until.load(Ordering::Relaxed) > c.now_ms() {
+        if self.counters().redis_resting() {
             self.count(T::KIND, false);
+            metrics::counter!("keygate_cache_bypassed_total", "reason" => "redis_down").increment(1);
             return load.await;
         }
-        let tokens = match self.probe::<T>(&entry, &known).await {
+        let space = match self.generation.trust().await {
+            Trust::Use(generation) => self.space(generation),
+            Trust::Bypass => {
+                self.count(T::KIND, false);
+                metrics::counter!("keygate_cache_bypassed_total", "reason" => "generation").increment(1);
+                return load.await;
+            }
+        };
+        let tokens = match self.probe::<T>(&space, &entry, &known).await {
             Ok(Probe::Hit(value)) => {
                 self.count(T::KIND, true);
                 return Ok(Some(value));
@@ -114,17 +158,17 @@ impl Engine {
         self.count(T::KIND, false);
         let value = load.await?;
         if let (Some(v), Some(tokens)) = (&value, tokens)
-            && let Err(e) = self.fill(&entry, v, &tokens).await
+            && let Err(e) = self.fill(&space, &entry, v, &tokens).await
         {
             self.note_error("fill", &e);
         }
         Ok(value)
     }
 
-    async fn probe<T: Cached>(&self, entry: &str, known: &[String]) -> StoreResult<Probe<T>> {
+    async fn probe<T: Cached>(&self, space: &Space<'_>, entry: &str, known: &[String]) -> StoreResult<Probe<T>> {
         let mut names = vec![entry.to_owned()];
         names.extend_from_slice(known);
-        let mut got = self.mget(&names).await?;
+        let mut got = self.mget(space, &names).await?;
         let stored = got.remove(0);
         let mut current: HashMap<String, Option<String>> = known.iter().cloned().zip(got).collect();
 
@@ -138,7 +182,7 @@ impl Engine {
                 .map(|(k, _)| k.clone())
                 .collect();
             if !extra.is_empty() {
-                let more = self.mget(&extra).await?;
+                let more = self.mget(space, &extra).await?;
                 current.extend(extra.into_iter().zip(more));
             }
             let covers_known = known.iter().all(|k| cached.deps.iter().any(|(d, _)| d == k));
@@ -158,7 +202,7 @@ impl Engine {
         for (key, token) in current {
             let token = match token {
                 Some(t) => t,
-                None => self.create_token(&key).await?,
+                None => self.create_token(space, &key).await?,
             };
             tokens.insert(key, token);
         }
@@ -168,7 +212,13 @@ impl Engine {
     /// Caches `value` tagged with the tokens read before it was loaded. A dependency without a
     /// token (not known before the load) gets "", which never matches: the entry then only tells
     /// the next read which version keys to check.
-    async fn fill<T: Cached>(&self, entry: &str, value: &T, tokens: &HashMap<String, String>) -> StoreResult<()> {
+    async fn fill<T: Cached>(
+        &self,
+        space: &Space<'_>,
+        entry: &str,
+        value: &T,
+        tokens: &HashMap<String, String>,
+    ) -> StoreResult<()> {
         let deps = value
             .deps()
             .into_iter()
@@ -185,7 +235,7 @@ impl Engine {
         self.redis
             .query::<()>(
                 redis::cmd("SET")
-                    .arg(self.redis.key(entry))
+                    .arg(space.key(entry))
                     .arg(body)
                     .arg("PX")
                     .arg(self.ttl_ms),
@@ -194,38 +244,51 @@ impl Engine {
     }
 
     /// Gives each version key a new token, so every entry that depends on it is stale. Call after
-    /// the durable write succeeded. If Redis cannot be told, this instance stops trusting the
-    /// cache until every entry written so far has expired.
-    pub(crate) async fn invalidate(&self, keys: impl IntoIterator<Item = String>) {
+    /// the durable write succeeded. The tokens are replaced in the generation the durable store
+    /// names now (the keyspace other instances fill). If Redis cannot be told, a new generation is
+    /// started in the durable store instead, which retires every cached entry fleet-wide; only if
+    /// that fails too is the error returned (the write is then answered 503: other instances may
+    /// trust a stale entry for up to the cache lifetime).
+    pub(crate) async fn invalidate(&self, keys: impl IntoIterator<Item = String>) -> StoreResult<()> {
+        let generation = match self.generation.refresh().await {
+            Ok(generation) => generation,
+            Err(e) => {
+                self.note_error("generation", &e);
+                return self.generation.bump().await;
+            }
+        };
+        if self.counters().redis_resting() {
+            // Redis is down: telling it would fail (slowly); retire the whole generation instead.
+            return self.generation.bump().await;
+        }
+        let space = self.space(generation);
+        let mut cmd = redis::pipe();
+        cmd.atomic();
         for key in keys {
-            let token = new_token();
-            let result = self
-                .redis
-                .query::<()>(
-                    redis::cmd("SET")
-                        .arg(self.redis.key(&key))
-                        .arg(token)
-                        .arg("PX")
-                        .arg(self.ttl_ms.saturating_mul(VERSION_TTL_FACTOR)),
-                )
-                .await;
-            if let Err(e) = result {
-                let c = self.counters();
-                c.distrust_until
-                    .fetch_max(c.now_ms().saturating_add(self.ttl_ms), Ordering::Relaxed);
+            cmd.cmd("SET")
+                .arg(space.key(&key))
+                .arg(new_token())
+                .arg("PX")
+                .arg(self.ttl_ms.saturating_mul(VERSION_TTL_FACTOR))
+                .ignore();
+        }
+        match self.redis.pipeline::<()>(&cmd).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
                 self.note_error("invalidate", &e);
+                self.generation.bump().await
             }
         }
     }
 
     /// The current token of a version key, creating one if it has none (SET NX GET: Redis ≥ 7).
-    async fn create_token(&self, key: &str) -> StoreResult<String> {
+    async fn create_token(&self, space: &Space<'_>, key: &str) -> StoreResult<String> {
         let token = new_token();
         let existing: Option<String> = self
             .redis
             .query(
                 redis::cmd("SET")
-                    .arg(self.redis.key(key))
+                    .arg(space.key(key))
                     .arg(&token)
                     .arg("NX")
                     .arg("GET")
@@ -236,8 +299,8 @@ impl Engine {
         Ok(existing.unwrap_or(token))
     }
 
-    async fn mget(&self, names: &[String]) -> StoreResult<Vec<Option<String>>> {
-        let keys: Vec<String> = names.iter().map(|n| self.redis.key(n)).collect();
+    async fn mget(&self, space: &Space<'_>, names: &[String]) -> StoreResult<Vec<Option<String>>> {
+        let keys: Vec<String> = names.iter().map(|n| space.key(n)).collect();
         let values: Vec<Option<Vec<u8>>> = self.redis.query(redis::cmd("MGET").arg(&keys)).await?;
         if values.len() != keys.len() {
             return Err(StoreError::Internal(
@@ -267,6 +330,10 @@ impl Engine {
     fn note_error(&self, op: &'static str, e: &StoreError) {
         let c = self.counters();
         c.errors.fetch_add(1, Ordering::Relaxed);
+        if e.is_unavailable() {
+            c.resting_until
+                .fetch_max(c.now_ms().saturating_add(REST_AFTER_OUTAGE_MS), Ordering::Relaxed);
+        }
         metrics::counter!("keygate_cache_errors_total", "op" => op).increment(1);
         let now = c.now_ms();
         let last = c.last_warn.load(Ordering::Relaxed);

@@ -14,8 +14,8 @@ use keygate_core::model::{
 use keygate_core::paging::{Page, PageRequest};
 use keygate_core::store::{ClientStore, MaintenanceStore, PatStore, PurgeReport, StoreStats, TokenStore};
 
-use super::CachedStores;
 use super::versions::{self as v, entry};
+use super::{CachedStores, both};
 
 #[async_trait]
 impl ClientStore for CachedStores {
@@ -30,8 +30,8 @@ impl ClientStore for CachedStores {
 
     async fn update_client(&self, client: &Client, audit: &[AuditEvent]) -> StoreResult<()> {
         let result = self.inner.clients.update_client(client, audit).await;
-        self.cache.invalidate([v::client(&client.id)]).await;
-        result
+        let delivered = self.cache.invalidate([v::client(&client.id)]).await;
+        both(result, delivered)
     }
 
     async fn set_client_secret(
@@ -42,15 +42,15 @@ impl ClientStore for CachedStores {
         audit: &[AuditEvent],
     ) -> StoreResult<()> {
         let result = self.inner.clients.set_client_secret(id, digest, now, audit).await;
-        self.cache.invalidate([v::client(id)]).await;
-        result
+        let delivered = self.cache.invalidate([v::client(id)]).await;
+        both(result, delivered)
     }
 
     /// Deleting a client deletes its token families: its access tokens depend on its version.
     async fn delete_client(&self, id: &ClientId, audit: &[AuditEvent]) -> StoreResult<bool> {
         let result = self.inner.clients.delete_client(id, audit).await;
-        self.cache.invalidate([v::client(id)]).await;
-        result
+        let delivered = self.cache.invalidate([v::client(id)]).await;
+        both(result, delivered)
     }
 
     async fn list_clients(&self, page: &PageRequest) -> StoreResult<Page<Client>> {
@@ -94,8 +94,8 @@ impl TokenStore for CachedStores {
 
     async fn revoke_family(&self, id: FamilyId, now: Timestamp, audit: &[AuditEvent]) -> StoreResult<bool> {
         let result = self.inner.tokens.revoke_family(id, now, audit).await;
-        self.cache.invalidate([v::family(id)]).await;
-        result
+        let delivered = self.cache.invalidate([v::family(id)]).await;
+        both(result, delivered)
     }
 
     /// Access tokens carry their user: the user's version covers them (with or without `client`).
@@ -111,8 +111,8 @@ impl TokenStore for CachedStores {
             .tokens
             .revoke_families_of_user(user, client, now, audit)
             .await;
-        self.cache.invalidate([v::user(user)]).await;
-        result
+        let delivered = self.cache.invalidate([v::user(user)]).await;
+        both(result, delivered)
     }
 
     async fn revoke_families_of_client(
@@ -122,8 +122,8 @@ impl TokenStore for CachedStores {
         audit: &[AuditEvent],
     ) -> StoreResult<u64> {
         let result = self.inner.tokens.revoke_families_of_client(client, now, audit).await;
-        self.cache.invalidate([v::client(client)]).await;
-        result
+        let delivered = self.cache.invalidate([v::client(client)]).await;
+        both(result, delivered)
     }
 
     async fn create_access_token(&self, token: &AccessToken) -> StoreResult<()> {
@@ -143,8 +143,8 @@ impl TokenStore for CachedStores {
         audit: &[AuditEvent],
     ) -> StoreResult<bool> {
         let result = self.inner.tokens.revoke_access_token(digest, now, audit).await;
-        self.cache.invalidate([v::access_token(digest)]).await;
-        result
+        let delivered = self.cache.invalidate([v::access_token(digest)]).await;
+        both(result, delivered)
     }
 }
 
@@ -166,14 +166,14 @@ impl PatStore for CachedStores {
 
     async fn revoke_pat(&self, user: UserId, id: PatId, now: Timestamp, audit: &[AuditEvent]) -> StoreResult<bool> {
         let result = self.inner.pats.revoke_pat(user, id, now, audit).await;
-        self.cache.invalidate([v::pat(id)]).await;
-        result
+        let delivered = self.cache.invalidate([v::pat(id)]).await;
+        both(result, delivered)
     }
 
     async fn touch_pat(&self, id: PatId, now: Timestamp) -> StoreResult<()> {
         let result = self.inner.pats.touch_pat(id, now).await;
-        self.cache.invalidate([v::pat(id)]).await;
-        result
+        let delivered = self.cache.invalidate([v::pat(id)]).await;
+        both(result, delivered)
     }
 }
 
@@ -197,7 +197,8 @@ impl MaintenanceStore for CachedStores {
             .ok()
             .is_none_or(|r| r.sessions > 0 || r.access_tokens > 0)
         {
-            self.cache.invalidate([v::purge()]).await;
+            let delivered = self.cache.invalidate([v::purge()]).await;
+            return both(result, delivered);
         }
         result
     }

@@ -28,22 +28,32 @@
 //! Not cached, because their freshness is security state: refresh tokens, codes, email tokens,
 //! second factors, consents, families (revocation checks), signing keys.
 //!
-//! # Failures
+//! # Failures, and other instances
 //!
 //! A Redis error on a read or fill falls back to the durable store; it is counted
 //! (`keygate_cache_errors_total`, also [`CacheStats`]) and logged at most every 10 s, never
-//! returned. When an invalidation cannot reach Redis, this instance reads only the durable store
-//! for one `cache_ttl`; another instance sharing the Redis could still serve the old entry until
-//! it expires (at most `cache_ttl`), which is why that TTL is short.
+//! returned.
+//!
+//! Every key lives in a *generation* (`<prefix><generation>:v:…`, `<prefix><generation>:c:…`)
+//! named by a token in the durable store (see `generation.rs`). An invalidation that cannot reach
+//! Redis starts a new generation there, so no instance reads the old entries again: each instance
+//! re-reads the token at least every 250 ms while it serves lookups and bypasses the cache when it
+//! could not confirm it within 750 ms. A revocation, deactivation, password change or client
+//! deletion acknowledged by an instance cut off from Redis is therefore visible on every instance
+//! within a second; if the durable store cannot take the new generation either, the write answers
+//! 503. Entries that may have missed an invalidation during a Redis outage belong to a retired
+//! generation once Redis is back, so recovery needs no flush and no restart.
 
 mod accounts;
 mod engine;
+mod generation;
 mod grants;
 mod records;
 mod versions;
 
 use std::sync::Arc;
 
+use keygate_core::error::StoreResult;
 use keygate_core::store::Stores;
 
 use super::RedisHandle;
@@ -66,11 +76,10 @@ pub struct CachedStores {
 }
 
 impl CachedStores {
+    /// `inner.ephemeral` (the durable store's) holds the cache generation.
     pub fn new(inner: Stores, redis: RedisHandle) -> Self {
-        CachedStores {
-            inner,
-            cache: Arc::new(Engine::new(redis)),
-        }
+        let cache = Arc::new(Engine::new(redis, inner.ephemeral.clone()));
+        CachedStores { inner, cache }
     }
 
     /// `Stores` whose users, sessions, clients, tokens, PATs and maintenance go through the cache
@@ -88,4 +97,11 @@ impl CachedStores {
             ..inner
         }
     }
+}
+
+/// A write's outcome once its invalidation ran: the write's own error first, then an
+/// invalidation that reached neither Redis nor the durable generation.
+fn both<T>(result: StoreResult<T>, delivered: StoreResult<()>) -> StoreResult<T> {
+    let value = result?;
+    delivered.map(|()| value)
 }
