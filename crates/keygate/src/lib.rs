@@ -15,6 +15,7 @@ pub mod logging;
 pub mod mail;
 pub mod migrate;
 mod output;
+pub mod runtime;
 pub mod serve;
 pub mod store;
 pub mod user_cmd;

@@ -10,7 +10,6 @@
 
 pub mod admin;
 pub mod api;
-pub mod hashing;
 pub mod health;
 pub mod http;
 mod layers;

@@ -6,7 +6,6 @@
 
 pub mod account;
 pub mod auth;
-mod background_mail;
 pub mod credentials;
 mod guard;
 
@@ -16,7 +15,6 @@ use axum::http::{HeaderValue, header};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use auth::login_answer;
-pub use background_mail::BackgroundMailer;
 pub use guard::JsonBody;
 
 pub use crate::http::{AccountsApi, ClientMeta, InvalidProxy, TrustedProxies};

@@ -3,7 +3,6 @@
 //! It imports the floor ([`crate::http`]) and core, never a feature module; the floor's
 //! extractors reach their part of it through `FromRef`.
 
-mod audit_sink;
 mod oauth;
 mod ready;
 
@@ -19,7 +18,6 @@ use keygate_core::store::Stores;
 
 use axum::extract::FromRef;
 
-pub use audit_sink::BatchingAuditSink;
 pub use oauth::{OAuthOptions, OAuthState};
 pub use ready::{ReadinessProbe, ReadyCheck};
 

@@ -27,7 +27,7 @@ impl Mailer for BackgroundMailer {
                 Ok(()) => metrics::counter!("keygate_emails_sent_total", "outcome" => "sent").increment(1),
                 Err(err) => {
                     metrics::counter!("keygate_emails_sent_total", "outcome" => "failed").increment(1);
-                    tracing::error!(error = %crate::http::error::cause_chain(&err), subject = %message.subject, "sending an email failed");
+                    tracing::error!(error = %keygate_web::error::cause_chain(&err), subject = %message.subject, "sending an email failed");
                 }
             }
         });

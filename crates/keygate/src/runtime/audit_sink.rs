@@ -15,7 +15,7 @@ use keygate_core::oauth::AuditSink;
 use keygate_core::store::AuditStore;
 use tokio::sync::mpsc;
 
-use crate::http::error::cause_chain;
+use keygate_web::error::cause_chain;
 
 /// Events queued beyond this are dropped (and counted) rather than slowing requests down.
 const QUEUE_CAPACITY: usize = 20_000;
