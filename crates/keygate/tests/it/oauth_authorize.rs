@@ -1,7 +1,8 @@
 //! /oauth2/authorize security cases on every backend: exact redirect URI matching (only a
 //! loopback port may vary), error pages for untrusted redirects, `iss` on every authorization
 //! response, PKCE rules, scope and response type errors, prompt=none, prompt=login and max_age
-//! (no sign-out before the new sign-in), and the consent step's owner and registration checks.
+//! (no sign-out before the new sign-in), and the consent step's owner and registration checks and
+//! its record (remembered, with a `consent_granted` audit event).
 
 use crate::common;
 
@@ -180,6 +181,7 @@ on_every_backend!(
     max_age_zero_asks_for_a_new_sign_in_within_the_same_second,
     another_users_post_leaves_a_pending_consent_to_its_owner,
     consent_is_checked_against_the_clients_current_registration,
+    an_allowed_consent_is_remembered_with_its_audit_event,
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -330,4 +332,39 @@ async fn consent_is_checked_against_the_clients_current_registration(server: &OA
     let refused = decide(&browser, &page, &consent_id, "allow").await;
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     assert!(refused.headers().get(LOCATION).is_none());
+}
+
+async fn an_allowed_consent_is_remembered_with_its_audit_event(server: &OAuthServer) {
+    let (id, _) = server.confidential_client().await;
+    let user = server.user("pat@example.com", Some(PASSWORD)).await;
+    let browser = Browser::new(server);
+    let url = support::authorize_url(server, &id, "openid email", "s5");
+    let callback = browser.sign_in_and_consent(&url, "pat@example.com", PASSWORD).await;
+    assert!(query_param(&callback, "code").is_some(), "{callback}");
+
+    let filter = keygate_core::model::AuditFilter {
+        action: Some(keygate_core::model::AuditAction::ConsentGranted),
+        ..Default::default()
+    };
+    let page = keygate_core::paging::PageRequest::first(10);
+    let events = server
+        .state
+        .stores
+        .audit
+        .list_audit(&filter, &page)
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(events.len(), 1, "one consent_granted event: {events:?}");
+    let event = &events[0];
+    assert_eq!(event.user_id, Some(user.id));
+    assert_eq!(event.client_id.as_ref().map(|c| c.0.as_str()), Some(id.as_str()));
+    assert_eq!(event.actor, format!("user:{}", user.id));
+    let scope = event.details["scope"].as_str().unwrap_or_default();
+    assert!(scope.contains("openid") && scope.contains("email"), "{}", event.details);
+
+    // Remembered: the same request now goes to the client without asking again.
+    let again = location(&browser.get(&support::authorize_url(server, &id, "openid", "s6")).await);
+    assert!(again.starts_with(REDIRECT), "{again}");
+    assert!(query_param(&again, "code").is_some(), "{again}");
 }
