@@ -14,12 +14,13 @@ use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 
-use axum::extract::{FromRequestParts, Request, State};
-use axum::http::request::Parts;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use keygate_core::secret_token::{SecretKind, SecretToken};
+
+pub use super::csrf_token::CsrfToken;
 
 use super::cookies;
 use super::html::Pages;
@@ -32,33 +33,6 @@ pub const FORM_LIMIT_BYTES: usize = 64 * 1024;
 
 /// The cookie's name over http; `__Host-` is put in front over https.
 pub const COOKIE_NAME: &str = "keygate_csrf";
-
-/// The token a handler puts into its forms.
-#[derive(Clone)]
-pub struct CsrfToken(SecretToken);
-
-impl CsrfToken {
-    pub fn value(&self) -> &str {
-        self.0.expose()
-    }
-}
-
-impl std::fmt::Debug for CsrfToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("CsrfToken(<redacted>)")
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for CsrfToken {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<CsrfToken>().cloned().ok_or_else(|| {
-            tracing::error!("a page handler asked for a CSRF token outside the csrf::protect layer");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        })
-    }
-}
 
 /// The middleware: see the module documentation.
 pub async fn protect(State(pages): State<Arc<Pages>>, request: Request, next: Next) -> Response {

@@ -12,20 +12,25 @@
 //!   `Authorization` header; [`limits`]: input length and control-character rules;
 //! - [`metrics`]: the recorder and the request counter.
 
+pub mod account_error;
 pub mod authorization;
 pub mod client;
 pub mod cookies;
 pub mod csrf;
+pub mod csrf_token;
 pub mod error;
 pub mod html;
 pub mod limits;
 pub mod metrics;
 pub mod problem;
+pub mod proxies;
 pub mod respond;
 pub mod session;
 
-pub use client::{ClientMeta, InvalidProxy, TrustedProxies};
-pub use problem::{AccountFailure, PROBLEM_BASE, Problem, problem_for};
+pub use account_error::{AccountFailure, problem_for};
+pub use client::ClientMeta;
+pub use problem::{PROBLEM_BASE, Problem};
+pub use proxies::{InvalidProxy, TrustedProxies};
 pub use respond::{json_no_store, log_if_server_side, no_store, see_other};
 pub use session::{
     AccountsApi, Caller, CurrentSession, clear_session_cookie, find_session, session_cookie, set_session_cookie,

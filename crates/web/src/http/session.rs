@@ -15,10 +15,10 @@ use keygate_core::accounts::{AccountError, Accounts, Authenticated, SessionAuth}
 use keygate_core::model::User;
 use keygate_core::secret_token::SecretToken;
 
+use super::account_error::problem_for;
 use super::authorization::{self, Scheme};
-use super::client::TrustedProxies;
 use super::cookies;
-use super::problem::problem_for;
+use super::proxies::TrustedProxies;
 
 /// The session cookie's name over http; `__Host-` is put in front over https.
 pub const COOKIE_NAME: &str = "keygate_session";

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::SITE_NAME;
 use super::templates::Templates;
-use crate::http::csrf::CsrfToken;
+use crate::http::csrf_token::CsrfToken;
 use crate::http::error::cause_chain;
 
 /// What a form shows again after a refused post: the values typed (never passwords), one
