@@ -12,6 +12,7 @@ pub mod jose;
 pub mod mail;
 pub mod model;
 pub mod oauth;
+pub mod operations;
 pub mod paging;
 pub mod password;
 pub mod password_hash;

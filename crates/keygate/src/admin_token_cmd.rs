@@ -13,7 +13,7 @@ use keygate_core::{Clock, Email, Scopes, SystemClock};
 use keygate_web::admin::ADMIN_SCOPE;
 
 use crate::config::Config;
-use crate::store::{chain, open};
+use crate::store::{Schema, chain, open_for};
 
 #[derive(Debug, Subcommand)]
 pub enum AdminTokenAction {
@@ -41,11 +41,7 @@ pub async fn run(config: &Config, action: AdminTokenAction) -> anyhow::Result<()
         json,
     } = action;
     let email = Email::parse(&user).map_err(|_| anyhow::anyhow!("`{user}` is not an email address"))?;
-    let backend = open(config).await?;
-    backend
-        .migrate_up()
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot migrate the database ({})", chain(&e)))?;
+    let (backend, _) = open_for(config, Schema::Migrate).await?;
     let stores = crate::store::command_stores(config, &backend).await?;
     let result = async {
         let account = stores

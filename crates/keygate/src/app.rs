@@ -12,12 +12,13 @@ use keygate_core::accounts::{Accounts, AccountsDeps};
 use keygate_core::crypto::SecretBox;
 use keygate_core::mail::Mailer;
 use keygate_core::store::Stores;
-use keygate_web::api::{AccountsApi, BackgroundMailer};
-use keygate_web::hashing::HashingPool;
+use keygate_web::api::AccountsApi;
 use keygate_web::health::ReadyCheck;
 use keygate_web::{AppState, Metrics, Services};
 
 use crate::config::{BackendKind, Config};
+use crate::runtime::background_mail::BackgroundMailer;
+use crate::runtime::hashing::HashingPool;
 
 /// The state every request handler shares. Call within a Tokio runtime (it warms up Argon2).
 /// With `redis_url` set, `stores` get the Redis read-through cache in front
@@ -49,7 +50,7 @@ pub async fn build_state(
     });
     let accounts = Arc::new(AccountsApi::new(service, &issuer, config.trusted_proxies.proxies()));
     let oauth_options = config.oauth.to_options(&issuer)?;
-    let oauth = keygate_web::oauth::OAuthState::start(stores.clone(), clock.clone(), secret_box.clone(), oauth_options)
+    let oauth = crate::runtime::oauth::start(stores.clone(), clock.clone(), secret_box.clone(), oauth_options)
         .await
         .context("cannot load the signing keys")?;
     let services = Services {

@@ -6,15 +6,11 @@ use keygate_core::SystemClock;
 use crate::config::Config;
 use crate::janitor::{JanitorPolicy, counts, purge};
 use crate::output::table;
-use crate::store::{chain, open};
+use crate::store::{Schema, chain, open_for};
 
 pub async fn run(config: &Config, json: bool) -> anyhow::Result<()> {
-    let backend = open(config).await?;
+    let (backend, _) = open_for(config, Schema::Migrate).await?;
     let result = async {
-        backend
-            .migrate_up()
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot migrate the database ({})", chain(&e)))?;
         let stores = backend.stores();
         let report = purge(
             stores.maintenance.as_ref(),

@@ -10,7 +10,7 @@ use keygate_core::{Clock, SystemClock};
 
 use crate::config::Config;
 use crate::output::table;
-use crate::store::{chain, open};
+use crate::store::{Schema, chain, open_for};
 
 const ACTOR: &str = "cli";
 
@@ -122,11 +122,7 @@ fn sentence(err: OAuthError) -> anyhow::Error {
 }
 
 pub async fn run(config: &Config, action: ClientAction) -> anyhow::Result<()> {
-    let backend = open(config).await?;
-    backend
-        .migrate_up()
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot migrate the database ({})", chain(&e)))?;
+    let (backend, _) = open_for(config, Schema::Migrate).await?;
     let result = match crate::store::command_stores(config, &backend).await {
         Ok(stores) => execute(&stores, action).await,
         Err(err) => Err(err),

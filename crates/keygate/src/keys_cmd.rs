@@ -11,7 +11,7 @@ use keygate_core::oauth::KeyManager;
 
 use crate::config::Config;
 use crate::output::table;
-use crate::store::{chain, open};
+use crate::store::{Schema, chain, open_for};
 
 #[derive(Debug, Subcommand)]
 pub enum KeysAction {
@@ -31,11 +31,7 @@ pub enum KeysAction {
 }
 
 pub async fn run(config: &Config, action: KeysAction) -> anyhow::Result<()> {
-    let backend = open(config).await?;
-    backend
-        .migrate_up()
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot migrate the database ({})", chain(&e)))?;
+    let (backend, _) = open_for(config, Schema::Migrate).await?;
     let result = match crate::store::command_stores(config, &backend).await {
         Ok(stores) => execute(config, &stores, action).await,
         Err(err) => Err(err),

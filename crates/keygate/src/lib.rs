@@ -20,6 +20,7 @@ pub mod mail;
 pub mod migrate;
 mod output;
 pub mod progress;
+pub mod runtime;
 pub mod serve;
 pub mod stats_cmd;
 pub mod store;

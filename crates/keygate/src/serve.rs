@@ -8,13 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use keygate_core::{StoreError, SystemClock};
+use keygate_core::SystemClock;
 use keygate_web::{Metrics, WebConfig};
 use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::janitor::{Janitor, JanitorPolicy};
-use crate::store::{chain, open};
+use crate::store::{Schema, chain, open_for};
 
 /// The web layer's settings from the server configuration.
 pub fn web_config(config: &Config) -> WebConfig {
@@ -35,20 +35,16 @@ pub async fn run(config: Config, no_migrate: bool, demo: bool) -> anyhow::Result
     let metrics = Metrics::install().map_err(anyhow::Error::msg)?;
     metrics.spawn_upkeep(Duration::from_secs(10));
 
-    let backend = open(&config).await?;
-    if no_migrate {
-        backend.check_schema().await.map_err(|err| match err {
-            StoreError::Corrupt(reason) => anyhow::anyhow!("refusing to start: {reason}"),
-            other => anyhow::anyhow!("cannot check the database schema ({})", chain(&other)),
-        })?;
-    } else {
-        let applied = backend
-            .migrate_up()
-            .await
-            .map_err(|err| anyhow::anyhow!("cannot migrate the database ({})", chain(&err)))?;
-        for migration in &applied {
-            tracing::info!(version = migration.version, name = %migration.name, "applied migration");
+    let schema = if no_migrate { Schema::Check } else { Schema::Migrate };
+    let (backend, applied) = open_for(&config, schema).await.map_err(|err| {
+        if no_migrate {
+            err.context("refusing to start")
+        } else {
+            err
         }
+    })?;
+    for migration in &applied {
+        tracing::info!(version = migration.version, name = %migration.name, "applied migration");
     }
     tracing::info!(backend = backend.kind(), database = %config.database_url.redacted(), "store ready");
 

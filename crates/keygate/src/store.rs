@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use keygate_core::StoreError;
 use keygate_core::error::StoreResult;
 use keygate_store::redis::{RedisHandle, RedisOptions};
-use keygate_store::{Backend, SqlOptions};
+use keygate_store::{Backend, MigrationStatus, SqlOptions};
 use keygate_web::health::ReadinessProbe;
 
 use crate::config::Config;
@@ -31,6 +31,42 @@ pub async fn open(config: &Config) -> anyhow::Result<Backend> {
         memory.set_audit_cap(usize::try_from(config.audit.memory_max_events).unwrap_or(usize::MAX));
     }
     Ok(backend)
+}
+
+/// What a command does with the schema once the store is open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Schema {
+    /// Applies pending migrations (every command that writes, and `serve` by default).
+    Migrate,
+    /// Refuses an old schema without changing it (`serve --no-migrate`, `user`).
+    Check,
+}
+
+/// The start of every command and of `serve`: the store of `database_url` opened and its schema
+/// migrated (returning the migrations applied) or checked. A failure closes the store again.
+pub async fn open_for(config: &Config, schema: Schema) -> anyhow::Result<(Backend, Vec<MigrationStatus>)> {
+    let backend = open(config).await?;
+    let prepared = match schema {
+        Schema::Migrate => backend
+            .migrate_up()
+            .await
+            .map_err(|err| anyhow::anyhow!("cannot migrate the database ({})", chain(&err))),
+        Schema::Check => backend
+            .check_schema()
+            .await
+            .map(|()| Vec::new())
+            .map_err(|err| match err {
+                StoreError::Corrupt(reason) => anyhow::anyhow!("{reason}"),
+                other => anyhow::anyhow!("cannot check the database schema ({})", chain(&other)),
+            }),
+    };
+    match prepared {
+        Ok(applied) => Ok((backend, applied)),
+        Err(err) => {
+            backend.close().await;
+            Err(err)
+        }
+    }
 }
 
 /// The Redis of `redis_url`, or None when it is unset. The connection opens lazily, so the server

@@ -7,18 +7,18 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use clap::{Args, Subcommand};
+use keygate_core::SystemClock;
 use keygate_core::accounts::{AccountError, Accounts, AccountsDeps, InlineHasher, NewUser};
 use keygate_core::crypto::SecretBox;
 use keygate_core::mail::{MailError, Mailer, OutgoingEmail};
 use keygate_core::model::User;
 use keygate_core::paging::PageRequest;
-use keygate_core::{StoreError, SystemClock};
 use serde_json::json;
 use zeroize::Zeroizing;
 
 use crate::config::Config;
 use crate::output::table;
-use crate::store::{chain, open};
+use crate::store::{Schema, chain, open_for};
 
 /// Who the audit log names for these actions.
 const ACTOR: &str = "cli";
@@ -74,12 +74,8 @@ impl Mailer for NoMail {
 }
 
 pub async fn run(config: &Config, action: UserAction) -> anyhow::Result<()> {
-    let backend = open(config).await?;
+    let (backend, _) = open_for(config, Schema::Check).await?;
     let result = async {
-        backend.check_schema().await.map_err(|err| match err {
-            StoreError::Corrupt(reason) => anyhow::anyhow!("{reason}"),
-            other => anyhow::anyhow!("cannot read the database ({})", chain(&other)),
-        })?;
         // The CLI touches no encrypted secret; a throwaway key is enough for the service.
         let key = SecretBox::generate_key_base64()?;
         let accounts = Accounts::new(AccountsDeps {

@@ -4,6 +4,9 @@
 //! KEYGATE_TEST_POSTGRES_URL is set. (`db_request_timeout.rs` has the case of a request timeout
 //! shorter than the query timeout: the query timeout is per process, hence another test binary.)
 
+// Its own binary: the SQL query timeout is per process, so it cannot share a process with
+// the other suites (`it`), whose servers open pools with other timeouts at the same time.
+#[path = "it/common/mod.rs"]
 mod common;
 
 use std::net::ToSocketAddrs;

@@ -2,6 +2,9 @@
 //! longer than the request) gets the same 503 problem with `Retry-After` as any other outage, not
 //! a bare status. Runs when KEYGATE_TEST_POSTGRES_URL is set.
 
+// Its own binary: the SQL query timeout is per process, so it cannot share a process with
+// the other suites (`it`), whose servers open pools with other timeouts at the same time.
+#[path = "it/common/mod.rs"]
 mod common;
 
 use std::net::ToSocketAddrs;

@@ -99,6 +99,7 @@ contract_suite! {
         list_pages_by_id,
         delete_removes_consents_codes_and_families,
         consent_crud,
+        a_consent_is_written_with_its_audit_event,
     ],
     codes: [
         code_is_redeemed_once,

@@ -1,9 +1,7 @@
 //! `/health/live` (the process answers) and `/health/ready` (the backends it needs answer too).
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -14,7 +12,9 @@ use keygate_core::store::MaintenanceStore;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::error::{RETRY_AFTER_SECS, cause_chain};
+pub use crate::state::{ReadinessProbe, ReadyCheck};
+
+use crate::http::error::{RETRY_AFTER_SECS, cause_chain};
 use crate::state::AppState;
 
 pub async fn live() -> Json<serde_json::Value> {
@@ -53,26 +53,9 @@ impl ComponentHealth {
     }
 }
 
-/// A backend besides the database that `/health/ready` asks (Redis, say), so the web layer need
-/// not know its client library.
-#[async_trait]
-pub trait ReadinessProbe: Send + Sync {
-    /// `Ok` when the backend answers; its error otherwise.
-    async fn ping(&self) -> StoreResult<()>;
-}
-
-/// One more component of `/health/ready`: its name, whether the server can serve without it, and
-/// how to ask it.
-#[derive(Clone)]
-pub struct ReadyCheck {
-    pub name: &'static str,
-    pub required: bool,
-    pub probe: Arc<dyn ReadinessProbe>,
-}
-
 pub async fn ready(State(state): State<AppState>) -> Response {
     readiness(
-        state.stores.maintenance.as_ref(),
+        state.operations.database(),
         &state.ready_checks,
         state.config.ready_timeout,
     )

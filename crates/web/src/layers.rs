@@ -17,7 +17,7 @@ use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::error::{internal_error_response, unavailable_response};
+use crate::http::error::{internal_error_response, unavailable_response};
 use crate::security_headers::{self, SecurityHeaders};
 use crate::state::WebConfig;
 
@@ -40,7 +40,7 @@ pub fn apply(routes: Router, config: &WebConfig) -> Router {
             security,
             security_headers::apply,
         ))
-        .layer(axum::middleware::from_fn(crate::metrics::track))
+        .layer(axum::middleware::from_fn(crate::http::metrics::track))
         // Inside the metrics layer, so a panic is counted as the 500 it becomes.
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(axum::middleware::from_fn_with_state(config.request_timeout, time_limit))

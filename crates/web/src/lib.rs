@@ -2,24 +2,27 @@
 //!
 //! This crate speaks HTTP and knows the store traits of `keygate-core`; it never imports a
 //! database or cache driver. The binary builds an [`AppState`] and serves [`router`].
+//!
+//! Layout (see the README's Layout section): [`http`] is the floor every handler stands on;
+//! [`state`] holds the shared state and imports only the floor; the feature modules ([`api`],
+//! [`pages`], [`oauth`], [`admin`], [`health`], [`metrics`]) import the floor and the state but
+//! never each other; `routes.rs` is the one table of every path, method and handler.
 
 pub mod admin;
 pub mod api;
-pub mod authorization;
-pub mod csrf;
-pub mod error;
-pub mod hashing;
 pub mod health;
+pub mod http;
 mod layers;
-pub mod limits;
+#[cfg(test)]
+mod layout_tests;
 pub mod metrics;
 pub mod oauth;
 pub mod pages;
-mod router;
+mod routes;
 mod security_headers;
 pub mod state;
 
-pub use error::ApiError;
-pub use metrics::Metrics;
-pub use router::router;
+pub use http::error::{self, ApiError};
+pub use http::metrics::Metrics;
+pub use routes::router;
 pub use state::{AppState, Services, WebConfig};

@@ -82,3 +82,10 @@ pub async fn authenticate(clients: &dyn ClientStore, credentials: &ClientCredent
         _ => Err(failed()),
     }
 }
+
+impl super::TokenService {
+    /// Authenticates the client of a token, introspection or revocation request.
+    pub async fn authenticate_client(&self, credentials: &ClientCredentials) -> OAuthResult<Client> {
+        authenticate(self.stores.clients.as_ref(), credentials).await
+    }
+}

@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
+use crate::runtime::hashing::{HashingLimits, default_concurrency};
 use base64::Engine;
 use keygate_core::accounts::AccountsConfig;
 use keygate_core::crypto::SecretBox;
 use keygate_core::password::PasswordPolicy;
 use keygate_web::api::TrustedProxies;
-use keygate_web::hashing::{HashingLimits, default_concurrency};
 use serde::{Deserialize, Serialize, Serializer};
 
 use super::ConfigError;

@@ -87,10 +87,11 @@ impl ConsentStore for MemoryStore {
         Ok(self.lock()?.consents.get(&(user, client.clone())).cloned())
     }
 
-    async fn put_consent(&self, consent: &Consent) -> StoreResult<()> {
+    async fn put_consent(&self, consent: &Consent, audit: &[AuditEvent]) -> StoreResult<()> {
         let mut st = self.lock()?;
         st.consents
             .insert((consent.user_id, consent.client_id.clone()), consent.clone());
+        st.record_audit(audit);
         Ok(())
     }
 

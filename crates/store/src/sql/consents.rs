@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use keygate_core::error::StoreResult;
 use keygate_core::ids::{ClientId, UserId};
-use keygate_core::model::Consent;
+use keygate_core::model::{AuditEvent, Consent};
 use keygate_core::store::ConsentStore;
 use sqlx::any::AnyRow;
 
@@ -11,6 +11,7 @@ use super::SqlStore;
 use super::bounded::Bounded;
 use super::error::db_err;
 use super::rows::RowExt;
+use super::tx::{commit, insert_audit};
 
 fn consent_from_row(row: &AnyRow) -> StoreResult<Consent> {
     Ok(Consent {
@@ -38,7 +39,8 @@ impl ConsentStore for SqlStore {
         row.as_ref().map(consent_from_row).transpose()
     }
 
-    async fn put_consent(&self, consent: &Consent) -> StoreResult<()> {
+    async fn put_consent(&self, consent: &Consent, audit: &[AuditEvent]) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO consents (user_id, client_id, scope, granted_at, updated_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (user_id, client_id) DO UPDATE SET scope = excluded.scope, \
@@ -49,11 +51,12 @@ impl ConsentStore for SqlStore {
         .bind(consent.scope.to_string())
         .bind(consent.granted_at.as_millis())
         .bind(consent.updated_at.as_millis())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .bounded()
         .await
         .map_err(db_err)?;
-        Ok(())
+        insert_audit(&mut tx, audit).await?;
+        commit(tx).await
     }
 
     async fn delete_consent(&self, user: UserId, client: &ClientId) -> StoreResult<bool> {

@@ -108,11 +108,11 @@ pub async fn delete_removes_consents_codes_and_families(s: Stores, clock: Manual
     let kept = new_client(&s, &clock).await;
     let now = clock.now();
     s.consents
-        .put_consent(&consent(u.id, &doomed.id, "openid", now))
+        .put_consent(&consent(u.id, &doomed.id, "openid", now), &[])
         .await
         .unwrap();
     s.consents
-        .put_consent(&consent(u.id, &kept.id, "openid", now))
+        .put_consent(&consent(u.id, &kept.id, "openid", now), &[])
         .await
         .unwrap();
     let code_doomed = code(&doomed.id, u.id, now);
@@ -140,14 +140,14 @@ pub async fn consent_crud(s: Stores, clock: ManualClock) {
     assert_eq!(s.consents.get_consent(u.id, &c1.id).await.unwrap(), None);
 
     let first = consent(u.id, &c1.id, "openid email", clock.now());
-    s.consents.put_consent(&first).await.unwrap();
+    s.consents.put_consent(&first, &[]).await.unwrap();
     assert_eq!(s.consents.get_consent(u.id, &c1.id).await.unwrap(), Some(first.clone()));
 
     clock.advance(MINUTE);
     let mut wider = first.clone();
     wider.scope = scopes("openid email profile");
     wider.updated_at = clock.now();
-    s.consents.put_consent(&wider).await.unwrap();
+    s.consents.put_consent(&wider, &[]).await.unwrap();
     assert_eq!(
         s.consents.get_consent(u.id, &c1.id).await.unwrap(),
         Some(wider.clone()),
@@ -155,9 +155,9 @@ pub async fn consent_crud(s: Stores, clock: ManualClock) {
     );
 
     let second = consent(u.id, &c2.id, "openid", clock.now());
-    s.consents.put_consent(&second).await.unwrap();
+    s.consents.put_consent(&second, &[]).await.unwrap();
     s.consents
-        .put_consent(&consent(other.id, &c1.id, "openid", clock.now()))
+        .put_consent(&consent(other.id, &c1.id, "openid", clock.now()), &[])
         .await
         .unwrap();
     let mut mine = s.consents.list_consents_of_user(u.id).await.unwrap();
@@ -171,4 +171,36 @@ pub async fn consent_crud(s: Stores, clock: ManualClock) {
     assert!(!s.consents.delete_consent(u.id, &c1.id).await.unwrap());
     assert!(s.consents.get_consent(other.id, &c1.id).await.unwrap().is_some());
     assert_eq!(s.consents.list_consents_of_user(u.id).await.unwrap().len(), 1);
+}
+
+pub async fn a_consent_is_written_with_its_audit_event(s: Stores, clock: ManualClock) {
+    let u = new_user(&s, &clock).await;
+    let c = new_client(&s, &clock).await;
+    let event = keygate_core::model::AuditEvent::new(
+        AuditAction::ConsentGranted,
+        format!("user:{}", u.id),
+        keygate_core::model::Outcome::Success,
+        clock.now(),
+    )
+    .user(u.id)
+    .client(c.id.clone());
+    s.consents
+        .put_consent(
+            &consent(u.id, &c.id, "openid", clock.now()),
+            std::slice::from_ref(&event),
+        )
+        .await
+        .unwrap();
+    let filter = keygate_core::model::AuditFilter {
+        action: Some(AuditAction::ConsentGranted),
+        ..Default::default()
+    };
+    let listed = s
+        .audit
+        .list_audit(&filter, &PageRequest::first(10))
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(listed, vec![event]);
+    assert!(s.consents.get_consent(u.id, &c.id).await.unwrap().is_some());
 }

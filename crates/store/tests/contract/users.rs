@@ -273,7 +273,7 @@ pub async fn erase_removes_personal_data_and_anonymises_audit(s: Stores, clock: 
         .await
         .unwrap();
     s.consents
-        .put_consent(&consent(u.id, &c.id, "openid", now))
+        .put_consent(&consent(u.id, &c.id, "openid", now), &[])
         .await
         .unwrap();
     let p = pat(u.id, "laptop", now);

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Admin, AdminError};
-use crate::api::ClientMeta;
+use crate::http::{ClientMeta, no_store};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -40,7 +40,7 @@ pub async fn list(
         after: query.cursor,
         limit: query.limit.unwrap_or(100),
     };
-    let page = state.stores.clients.list_clients(&page).await?;
+    let page = state.operations.list_clients(&page).await?;
     let items: Vec<ClientView> = page.items.iter().map(|c| ClientView::of(c, None)).collect();
     Ok(Json(json!({ "items": items, "next_cursor": page.next })).into_response())
 }
@@ -52,11 +52,9 @@ pub async fn create(
     bytes: axum::body::Bytes,
 ) -> Result<Response, AdminError> {
     let metadata: ClientMetadata = body(&bytes)?;
-    let now = state.clock.now();
-    let (client, secret) =
-        keygate_core::oauth::create_client(state.stores.clients.as_ref(), &metadata, &admin.actor, &meta, now).await?;
+    let (client, secret) = state.operations.create_client(&metadata, &admin.actor, &meta).await?;
     let mut response = (StatusCode::CREATED, Json(ClientView::of(&client, secret.as_ref()))).into_response();
-    crate::oauth::no_store(response.headers_mut());
+    no_store(response.headers_mut());
     Ok(response)
 }
 
@@ -66,8 +64,7 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> Result<Response, AdminError> {
     let client = state
-        .stores
-        .clients
+        .operations
         .get_client(&ClientId(id))
         .await?
         .ok_or(AdminError::NotFound("client"))?;
@@ -82,19 +79,13 @@ pub async fn update(
     bytes: axum::body::Bytes,
 ) -> Result<Response, AdminError> {
     let metadata: ClientMetadata = body(&bytes)?;
-    let now = state.clock.now();
-    let (client, secret) = keygate_core::oauth::update_client(
-        state.stores.clients.as_ref(),
-        &ClientId(id),
-        &metadata,
-        &admin.actor,
-        &meta,
-        now,
-    )
-    .await?
-    .ok_or(AdminError::NotFound("client"))?;
+    let (client, secret) = state
+        .operations
+        .update_client(&ClientId(id), &metadata, &admin.actor, &meta)
+        .await?
+        .ok_or(AdminError::NotFound("client"))?;
     let mut response = Json(ClientView::of(&client, secret.as_ref())).into_response();
-    crate::oauth::no_store(response.headers_mut());
+    no_store(response.headers_mut());
     Ok(response)
 }
 
@@ -104,10 +95,10 @@ pub async fn delete(
     ClientMeta(meta): ClientMeta,
     Path(id): Path<String>,
 ) -> Result<Response, AdminError> {
-    let now = state.clock.now();
-    let deleted =
-        keygate_core::oauth::delete_client(state.stores.clients.as_ref(), &ClientId(id), &admin.actor, &meta, now)
-            .await?;
+    let deleted = state
+        .operations
+        .delete_client(&ClientId(id), &admin.actor, &meta)
+        .await?;
     if deleted {
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
@@ -121,13 +112,13 @@ pub async fn rotate_secret(
     ClientMeta(meta): ClientMeta,
     Path(id): Path<String>,
 ) -> Result<Response, AdminError> {
-    let now = state.clock.now();
     let client_id = ClientId(id);
-    let secret =
-        keygate_core::oauth::rotate_secret(state.stores.clients.as_ref(), &client_id, &admin.actor, &meta, now)
-            .await?
-            .ok_or(AdminError::NotFound("client"))?;
+    let secret = state
+        .operations
+        .rotate_secret(&client_id, &admin.actor, &meta)
+        .await?
+        .ok_or(AdminError::NotFound("client"))?;
     let mut response = Json(json!({ "client_id": client_id.0, "client_secret": secret.expose() })).into_response();
-    crate::oauth::no_store(response.headers_mut());
+    no_store(response.headers_mut());
     Ok(response)
 }

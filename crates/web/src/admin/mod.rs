@@ -3,8 +3,8 @@
 //! and out; errors as `{"error", "error_description"}` (RFC 7591 style, so a refused client
 //! registration reads like one from any authorization server).
 
-mod clients;
-mod ops;
+pub mod clients;
+pub mod ops;
 
 pub use ops::{event_view, key_view};
 
@@ -14,34 +14,20 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use keygate_core::StoreError;
 use keygate_core::oauth::OAuthError;
 use keygate_core::secret_token::{SecretKind, SecretToken, constant_time_eq};
 use serde_json::json;
 
-use crate::authorization::{self, Scheme};
-use crate::error::cause_chain;
-use crate::limits;
+pub use crate::state::AdminSettings;
+
+use crate::http::authorization::{self, Scheme};
+use crate::http::error::cause_chain;
+use crate::http::{limits, log_if_server_side, no_store};
 use crate::state::AppState;
 
 /// The PAT scope that grants the admin API.
-pub const ADMIN_SCOPE: &str = "admin";
-
-/// The admin settings from configuration.
-#[derive(Clone, Default)]
-pub struct AdminSettings {
-    /// `admin_token` (at least 32 characters), if configured.
-    pub token: Option<String>,
-}
-
-impl std::fmt::Debug for AdminSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AdminSettings")
-            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
-            .finish()
-    }
-}
+pub use keygate_core::operations::ADMIN_SCOPE;
 
 /// Who called: `admin` (the configured token) or `user:<id>` (an admin PAT).
 pub struct Admin {
@@ -79,12 +65,12 @@ impl IntoResponse for AdminError {
             AdminError::NotFound(what) => (StatusCode::NOT_FOUND, "not_found", format!("no such {what}")),
             AdminError::BadRequest(text) => (StatusCode::BAD_REQUEST, "invalid_request", text),
             AdminError::OAuth(err) => {
-                crate::oauth::log_if_server_side(&err);
+                log_if_server_side(&err);
                 let status = StatusCode::from_u16(err.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
                 (status, err.code.as_str(), err.description.into_owned())
             }
             AdminError::Store(err) => {
-                return crate::error::ApiError::Store(err).into_response();
+                return crate::http::error::ApiError::Store(err).into_response();
             }
         };
         let mut response = (
@@ -98,7 +84,7 @@ impl IntoResponse for AdminError {
                 HeaderValue::from_static("Bearer realm=\"keygate-admin\""),
             );
         }
-        crate::oauth::no_store(response.headers_mut());
+        no_store(response.headers_mut());
         response
     }
 }
@@ -126,20 +112,13 @@ impl FromRequestParts<AppState> for Admin {
 /// A usable PAT with the `admin` scope whose owner is an active account.
 async fn admin_pat(state: &AppState, bearer: &str) -> Result<Admin, AdminError> {
     let secret = SecretToken::parse(SecretKind::PersonalAccessToken, bearer).map_err(|_| AdminError::Unauthorized)?;
-    let now = state.clock.now();
-    let pat = state
-        .stores
-        .pats
-        .get_pat_by_digest(&secret.digest())
+    let owner = state
+        .operations
+        .admin_pat_owner(&secret)
         .await?
-        .filter(|p| p.is_usable(now) && p.scope.contains(ADMIN_SCOPE))
         .ok_or(AdminError::Unauthorized)?;
-    let user = state.stores.users.get_user(pat.user_id).await?;
-    if !user.is_some_and(|u| u.is_active()) {
-        return Err(AdminError::Unauthorized);
-    }
     Ok(Admin {
-        actor: format!("user:{}", pat.user_id),
+        actor: format!("user:{owner}"),
     })
 }
 
@@ -173,21 +152,8 @@ async fn check_body(State(state): State<AppState>, request: Request, next: Next)
         .await
 }
 
-pub fn routes(state: AppState) -> Router<AppState> {
-    Router::new()
-        .route("/admin/clients", get(clients::list).post(clients::create))
-        .route(
-            "/admin/clients/{id}",
-            get(clients::show)
-                .put(clients::update)
-                .patch(clients::update)
-                .delete(clients::delete),
-        )
-        .route("/admin/clients/{id}/secret", post(clients::rotate_secret))
-        .route("/admin/keys", get(ops::list_keys))
-        .route("/admin/keys/rotate", post(ops::rotate_keys))
-        .route("/admin/tokens/revoke", post(ops::revoke_tokens))
-        .route("/admin/stats", get(ops::stats))
-        .route("/admin/audit", get(ops::audit))
-        .layer(axum::middleware::from_fn_with_state(state, check_body))
+/// The admin API's rule around its routes: [`check_body`] (authenticated first, then the body's
+/// field limits).
+pub fn rules(routes: Router<AppState>, state: AppState) -> Router<AppState> {
+    routes.layer(axum::middleware::from_fn_with_state(state, check_body))
 }

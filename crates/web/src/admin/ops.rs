@@ -7,13 +7,14 @@ use axum::response::{IntoResponse, Response};
 use keygate_core::Timestamp;
 use keygate_core::ids::{ClientId, UserId};
 use keygate_core::jose::RotateMode;
-use keygate_core::model::{AuditAction, AuditEvent, AuditFilter, Outcome, SigningKey};
+use keygate_core::model::{AuditAction, AuditEvent, AuditFilter, SigningKey};
+use keygate_core::operations::TokenOwner;
 use keygate_core::paging::PageRequest;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Admin, AdminError, log_store};
-use crate::api::ClientMeta;
+use crate::http::ClientMeta;
 use crate::state::AppState;
 
 /// A key as listed: never its private part.
@@ -97,7 +98,6 @@ pub async fn revoke_tokens(
     ClientMeta(meta): ClientMeta,
     Json(body): Json<RevokeBody>,
 ) -> Result<Response, AdminError> {
-    let now = state.clock.now();
     let user = match &body.user_id {
         Some(text) => {
             Some(UserId::parse(text).ok_or_else(|| AdminError::BadRequest("user_id is not a user id".into()))?)
@@ -105,33 +105,17 @@ pub async fn revoke_tokens(
         None => None,
     };
     let client = body.client_id.map(ClientId);
-    let mut event = AuditEvent::new(AuditAction::TokenRevoked, admin.actor.clone(), Outcome::Success, now)
-        .from_request(meta.ip.clone(), meta.user_agent.clone())
-        .details(json!({ "by": "admin" }));
-    event.user_id = user;
-    event.client_id = client.clone();
-    let revoked = match (user, &client) {
-        (Some(user), client) => {
-            state
-                .stores
-                .tokens
-                .revoke_families_of_user(user, client.as_ref(), now, &[event])
-                .await?
-        }
-        (None, Some(client)) => {
-            state
-                .stores
-                .tokens
-                .revoke_families_of_client(client, now, &[event])
-                .await?
-        }
+    let owner = match (user, client) {
+        (Some(user), client) => TokenOwner::User(user, client),
+        (None, Some(client)) => TokenOwner::Client(client),
         (None, None) => return Err(AdminError::BadRequest("give user_id, client_id or both".into())),
     };
+    let revoked = state.operations.revoke_tokens(&owner, &admin.actor, &meta).await?;
     Ok(Json(json!({ "revoked_families": revoked })).into_response())
 }
 
 pub async fn stats(State(state): State<AppState>, _admin: Admin) -> Result<Response, AdminError> {
-    let stats = state.stores.maintenance.stats(state.clock.now()).await?;
+    let stats = state.operations.stats().await?;
     Ok(Json(json!({
         "users": stats.users,
         "clients": stats.clients,
@@ -207,12 +191,7 @@ pub async fn audit(
         after: query.cursor,
         limit: query.limit.unwrap_or(100),
     };
-    let page = state
-        .stores
-        .audit
-        .list_audit(&filter, &page)
-        .await
-        .inspect_err(log_store)?;
+    let page = state.operations.audit(&filter, &page).await.inspect_err(log_store)?;
     let items: Vec<Value> = page.items.iter().map(event_view).collect();
     Ok(Json(json!({ "items": items, "next_cursor": page.next })).into_response())
 }

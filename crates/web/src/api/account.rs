@@ -11,10 +11,8 @@ use serde::Deserialize;
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use super::client_ip::ClientMeta;
 use super::guard::JsonBody;
-use super::problem::AccountFailure;
-use super::session::{Caller, clear_session_cookie};
+use crate::http::{AccountFailure, Caller, ClientMeta, clear_session_cookie};
 use crate::state::AppState;
 
 type ApiResult = Result<Response, AccountFailure>;

@@ -11,10 +11,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::account::PasswordBody;
-use super::client_ip::ClientMeta;
 use super::guard::JsonBody;
-use super::problem::AccountFailure;
-use super::session::Caller;
+use crate::http::{AccountFailure, Caller, ClientMeta};
 use crate::state::AppState;
 
 type ApiResult = Result<Response, AccountFailure>;

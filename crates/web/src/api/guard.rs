@@ -8,8 +8,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
-use super::problem::ApiProblem;
-use crate::limits;
+use crate::http::Problem;
+use crate::http::limits;
 use crate::state::AppState;
 
 fn is_json(content_type: &str) -> bool {
@@ -39,18 +39,18 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
                 .to_str()
                 .is_ok_and(|o| o.eq_ignore_ascii_case(&state.accounts.issuer_origin));
             if !same {
-                return ApiProblem::foreign_origin().into_response();
+                return Problem::foreign_origin().into_response();
             }
         } else if headers
             .get("sec-fetch-site")
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"))
         {
-            return ApiProblem::foreign_origin().into_response();
+            return Problem::foreign_origin().into_response();
         }
         let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
         match content_type {
-            Some(ct) if !is_json(ct) => return ApiProblem::unsupported_media_type().into_response(),
-            None if has_body(&request) => return ApiProblem::unsupported_media_type().into_response(),
+            Some(ct) if !is_json(ct) => return Problem::unsupported_media_type().into_response(),
+            None if has_body(&request) => return Problem::unsupported_media_type().into_response(),
             _ => {}
         }
     }
@@ -72,20 +72,19 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             .and_then(|v| v.to_str().ok())
             .is_some_and(is_json);
         if !json {
-            return Err(ApiProblem::unsupported_media_type().into_response());
+            return Err(Problem::unsupported_media_type().into_response());
         }
         let bytes = axum::body::Bytes::from_request(request, state)
             .await
             .map_err(|rejection| {
                 let status = rejection.status();
-                ApiProblem::new(status, "invalid-request", "Invalid request", rejection.body_text()).into_response()
+                Problem::new(status, "invalid-request", "Invalid request", rejection.body_text()).into_response()
             })?;
-        let bad = |e: serde_json::Error| {
-            ApiProblem::bad_json(format!("the body is not the JSON expected: {e}")).into_response()
-        };
+        let bad =
+            |e: serde_json::Error| Problem::bad_json(format!("the body is not the JSON expected: {e}")).into_response();
         let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(bad)?;
         limits::check_json(&value, limits::account_limit).map_err(|e| {
-            let mut problem = ApiProblem::bad_json(e.to_string());
+            let mut problem = Problem::bad_json(e.to_string());
             problem.field = limits::account_field(e.name());
             problem.into_response()
         })?;

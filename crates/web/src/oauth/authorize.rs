@@ -1,22 +1,17 @@
-//! GET and POST /oauth2/authorize: checks the request, sends an anonymous user to the login page
-//! (`/login?return_to=…`), handles `prompt` and `max_age`, asks for consent unless the client is
-//! first-party or the user already agreed to these scopes, then issues the code. An unknown
-//! client or an unregistered redirect URI gets an error page, never a redirect.
+//! GET and POST /oauth2/authorize: parses the request, asks the flow in core what to do (see
+//! `keygate_core::oauth::AuthorizeOutcome`) and renders it: the login page
+//! (`/login?return_to=…`), the consent page, the code for the client, or an error (a page for an
+//! unknown client or an unregistered redirect URI, never a redirect).
 
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
-use keygate_core::accounts::SessionAuth;
-use keygate_core::oauth::{
-    AuthorizeParams, AuthorizeRejection, AuthorizeRequest, CodeGrant, ErrorCode, OAuthError, check_request,
-};
+use keygate_core::oauth::{AuthorizeOutcome, AuthorizeParams, AuthorizeRejection, ErrorCode, OAuthError};
 
-use super::consent::{PendingAuthorization, needs_consent};
 use super::form::Params;
 use super::respond::{error_to_client, to_client};
-use crate::api::find_session;
-use crate::pages::see_other;
+use crate::http::{find_session, log_if_server_side, see_other};
 use crate::state::AppState;
 
 const ENDPOINT: &str = "/oauth2/authorize";
@@ -43,7 +38,7 @@ fn to_params(p: &Params) -> AuthorizeParams {
 
 /// The error page for requests that must not be redirected.
 pub fn error_page(state: &AppState, err: &OAuthError) -> Response {
-    super::log_if_server_side(err);
+    log_if_server_side(err);
     let status = match err.code {
         ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
@@ -109,100 +104,38 @@ pub async fn authorize(
         Ok(p) => to_params(&p),
         Err(err) => return error_page(&state, &err),
     };
-    let issuer = state.oauth.tokens.settings().issuer.clone();
-    let request = match check_request(state.stores.clients.as_ref(), &params).await {
-        Ok(request) => request,
-        Err(AuthorizeRejection::Page(err)) => return error_page(&state, &err),
-        Err(AuthorizeRejection::Redirect {
+    let session = find_session(&state.accounts, &headers);
+    let outcome = state.oauth.tokens.authorize(&params, session).await;
+    render(&state, outcome, &params)
+}
+
+/// The answer for a step of the authorization flow; `params` is the request as received, for
+/// the way back after a sign-in.
+pub fn render(state: &AppState, outcome: AuthorizeOutcome, params: &AuthorizeParams) -> Response {
+    let issuer = &state.oauth.tokens.settings().issuer;
+    match outcome {
+        AuthorizeOutcome::SignIn { login_hint } => {
+            login_redirect(&resume_url(params, None), login_hint.as_deref(), false)
+        }
+        AuthorizeOutcome::Reauthenticate { login_hint, replaces } => {
+            login_redirect(&resume_url(params, Some(replaces)), login_hint.as_deref(), true)
+        }
+        AuthorizeOutcome::AskConsent(id) => see_other(&format!("/consent?id={id}")),
+        AuthorizeOutcome::Issue { reply, code } => {
+            let mut answer = vec![("code", code.expose())];
+            if let Some(client_state) = &reply.state {
+                answer.push(("state", client_state));
+            }
+            to_client(&reply.redirect_uri, reply.response_mode, issuer, &answer)
+        }
+        AuthorizeOutcome::Expired => expired_page(state),
+        AuthorizeOutcome::Error(AuthorizeRejection::Page(err)) => error_page(state, &err),
+        AuthorizeOutcome::Error(AuthorizeRejection::Redirect {
             redirect_uri,
             response_mode,
             state: client_state,
             error,
-        }) => return error_to_client(&redirect_uri, response_mode, &issuer, client_state.as_deref(), &error),
-    };
-    let fail = |error: OAuthError| {
-        error_to_client(
-            &request.redirect_uri,
-            request.response_mode,
-            &issuer,
-            request.state.as_deref(),
-            &error,
-        )
-    };
-    let session = match find_session(&state, &headers).await {
-        Ok(session) => session,
-        Err(err) => {
-            tracing::error!(error = %err, "authorize: cannot read the session");
-            return fail(OAuthError::new(
-                ErrorCode::TemporarilyUnavailable,
-                "cannot check the sign-in session",
-            ));
-        }
-    };
-    let Some(session) = session else {
-        if request.prompt.none {
-            return fail(OAuthError::new(ErrorCode::LoginRequired, "the user is not signed in"));
-        }
-        return login_redirect(&resume_url(&params, None), request.login_hint.as_deref(), false);
-    };
-    if request.needs_login(session.session.id, session.session.auth_time, state.clock.now()) {
-        if request.prompt.none {
-            return fail(OAuthError::new(ErrorCode::LoginRequired, "the user must sign in again"));
-        }
-        // The session stays until the new sign-in succeeds (which replaces it): a link from
-        // another site with prompt=login cannot sign the user out.
-        let replaced = request
-            .reauth_from
-            .clone()
-            .unwrap_or_else(|| session.session.id.to_string());
-        return login_redirect(
-            &resume_url(&params, Some(replaced)),
-            request.login_hint.as_deref(),
-            true,
-        );
-    }
-    match needs_consent(&state, &request, &session).await {
-        Ok(false) => issue(&state, &request, &session).await,
-        Ok(true) if request.prompt.none => fail(OAuthError::new(
-            ErrorCode::ConsentRequired,
-            "the user has not consented",
-        )),
-        Ok(true) => match PendingAuthorization::store(&state, &request, &session).await {
-            Ok(id) => see_other(&format!("/consent?id={id}")),
-            Err(err) => fail(err),
-        },
-        Err(err) => fail(err),
-    }
-}
-
-/// Issues the code and sends it to the client.
-pub async fn issue(state: &AppState, request: &AuthorizeRequest, session: &SessionAuth) -> Response {
-    let grant = CodeGrant {
-        client_id: request.client.id.clone(),
-        user_id: session.user.id,
-        redirect_uri: request.redirect_uri.clone(),
-        scope: request.scope.clone(),
-        nonce: request.nonce.clone(),
-        code_challenge: request.code_challenge.as_ref().map(|c| c.as_str().to_owned()),
-        auth_time: session.session.auth_time,
-        amr: session.session.amr.clone(),
-    };
-    let issuer = &state.oauth.tokens.settings().issuer;
-    match state.oauth.tokens.issue_code(grant).await {
-        Ok(code) => {
-            let mut params = vec![("code", code.expose())];
-            if let Some(client_state) = &request.state {
-                params.push(("state", client_state));
-            }
-            to_client(&request.redirect_uri, request.response_mode, issuer, &params)
-        }
-        Err(err) => error_to_client(
-            &request.redirect_uri,
-            request.response_mode,
-            issuer,
-            request.state.as_deref(),
-            &err,
-        ),
+        }) => error_to_client(&redirect_uri, response_mode, issuer, client_state.as_deref(), &error),
     }
 }
 

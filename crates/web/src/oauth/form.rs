@@ -10,8 +10,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use keygate_core::oauth::{ClientCredentials, OAuthError};
 
-use crate::authorization::{self, Scheme};
-use crate::limits;
+use crate::http::authorization::{self, Scheme};
+use crate::http::limits;
 
 /// Whether the request says its body is a form (`application/x-www-form-urlencoded`, parameters
 /// such as `; charset=UTF-8` allowed); anything else is `invalid_request` at the token endpoints.

@@ -1,4 +1,5 @@
-//! GET /oauth2/logout (OpenID Connect RP-Initiated Logout 1.0): with a valid `id_token_hint`
+//! GET /oauth2/logout (OpenID Connect RP-Initiated Logout 1.0; the checks are core's
+//! `TokenService::check_logout`): with a valid `id_token_hint`
 //! (expired ones are accepted, as the spec allows) the browser session ends and the user goes
 //! to the client's registered `post_logout_redirect_uri` (with `state`), or sees a signed-out
 //! page. Without a hint the user is asked on the `/logout` page instead, so a third-party link
@@ -7,13 +8,10 @@
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use keygate_core::ids::ClientId;
-use keygate_core::jose::{IdTokenClaims, TokenType, VerifyRules};
-use keygate_core::redirect_uri;
+use keygate_core::oauth::{LogoutCheck, LogoutRefusal};
 use serde::Deserialize;
 
-use crate::api::{ClientMeta, clear_session_cookie, find_session, session_cookie};
-use crate::pages::see_other;
+use crate::http::{ClientMeta, clear_session_cookie, find_session, see_other, session_cookie};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -43,7 +41,10 @@ pub async fn logout(
         ("client_id", &query.client_id),
     ];
     for (name, value) in fields {
-        if let Some(Err(err)) = value.as_deref().map(|v| crate::limits::check_oauth_param(name, v)) {
+        if let Some(Err(err)) = value
+            .as_deref()
+            .map(|v| crate::http::limits::check_oauth_param(name, v))
+        {
             return refused(
                 &state,
                 &format!("The application's sign-out request is invalid: {err}."),
@@ -53,43 +54,36 @@ pub async fn logout(
     let Some(hint) = query.id_token_hint.as_deref().filter(|h| !h.is_empty()) else {
         return see_other("/logout");
     };
-    let settings = state.oauth.tokens.settings();
-    let rules = VerifyRules {
-        issuer: &settings.issuer,
-        audience: None,
-        token_type: TokenType::Id,
-        allow_expired: true,
-    };
-    let keys = state.oauth.tokens.keys().current();
-    let Ok(claims) = keys.set.verify::<IdTokenClaims>(hint, &rules, state.clock.now()) else {
-        return refused(
-            &state,
-            "The application's sign-out request carried an invalid ID token.",
-        );
-    };
-    if query.client_id.as_deref().is_some_and(|c| c != claims.aud) {
-        return refused(&state, "client_id does not match the ID token.");
-    }
-    let client = match state.stores.clients.get_client(&ClientId(claims.aud.clone())).await {
-        Ok(Some(client)) => client,
-        Ok(None) => return refused(&state, "The application is not registered."),
-        Err(err) => return super::authorize::error_page(&state, &err.into()),
-    };
-    let target = match query.post_logout_redirect_uri.as_deref() {
-        None => None,
-        Some(uri) => match redirect_uri::find_match(client.post_logout_redirect_uris.iter().map(String::as_str), uri) {
-            Some(_) => Some(uri.to_owned()),
-            None => {
-                return refused(
-                    &state,
-                    "post_logout_redirect_uri is not registered for this application.",
-                );
-            }
-        },
+    let check = state
+        .oauth
+        .tokens
+        .check_logout(
+            hint,
+            query.client_id.as_deref(),
+            query.post_logout_redirect_uri.as_deref(),
+        )
+        .await;
+    let (subject, target) = match check {
+        Ok(LogoutCheck { subject, redirect_uri }) => (subject, redirect_uri),
+        Err(LogoutRefusal::InvalidHint) => {
+            return refused(
+                &state,
+                "The application's sign-out request carried an invalid ID token.",
+            );
+        }
+        Err(LogoutRefusal::ClientMismatch) => return refused(&state, "client_id does not match the ID token."),
+        Err(LogoutRefusal::UnknownClient) => return refused(&state, "The application is not registered."),
+        Err(LogoutRefusal::UnregisteredRedirect) => {
+            return refused(
+                &state,
+                "post_logout_redirect_uri is not registered for this application.",
+            );
+        }
+        Err(LogoutRefusal::Failed(err)) => return super::authorize::error_page(&state, &err),
     };
     // End this browser's session if it belongs to the token's user.
-    if let Ok(Some(session)) = find_session(&state, &headers).await
-        && session.user.id.to_string() == claims.sub
+    if let Ok(Some(session)) = find_session(&state.accounts, &headers).await
+        && session.user.id.to_string() == subject
         && let Some(cookie) = session_cookie(&state.accounts, &headers)
         && let Err(err) = state.accounts.service.logout(&cookie, &meta).await
     {

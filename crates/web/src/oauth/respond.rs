@@ -6,6 +6,8 @@ use axum::response::{Html, IntoResponse, Response};
 use keygate_core::oauth::{OAuthError, ResponseMode};
 use keygate_core::secret_token::{SecretKind, SecretToken};
 
+use crate::http::{log_if_server_side, no_store};
+
 /// Sends `params` (plus `iss`) back to the client's checked redirect URI.
 pub fn to_client(redirect_uri: &str, mode: ResponseMode, issuer: &str, params: &[(&str, &str)]) -> Response {
     let mut all: Vec<(&str, &str)> = params.to_vec();
@@ -21,7 +23,7 @@ pub fn to_client(redirect_uri: &str, mode: ResponseMode, issuer: &str, params: &
             if let Ok(value) = HeaderValue::from_str(&location) {
                 response.headers_mut().insert(header::LOCATION, value);
             }
-            super::no_store(response.headers_mut());
+            no_store(response.headers_mut());
             response
         }
         ResponseMode::FormPost => form_post(redirect_uri, &all),
@@ -36,7 +38,7 @@ pub fn error_to_client(
     state: Option<&str>,
     error: &OAuthError,
 ) -> Response {
-    super::log_if_server_side(error);
+    log_if_server_side(error);
     let mut params = vec![
         ("error", error.code.as_str()),
         ("error_description", error.description.as_ref()),
@@ -86,6 +88,6 @@ fn form_post(redirect_uri: &str, params: &[(&str, &str)]) -> Response {
     if let Ok(value) = HeaderValue::from_str(&csp) {
         response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, value);
     }
-    super::no_store(response.headers_mut());
+    no_store(response.headers_mut());
     response
 }

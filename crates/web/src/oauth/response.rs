@@ -2,37 +2,18 @@
 //! `invalid_client`), RFC 6750 bearer errors, and `Cache-Control: no-store` on everything that
 //! may carry a token.
 
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use keygate_core::oauth::{ErrorCode, OAuthError};
 use serde::Serialize;
 
-use crate::error::cause_chain;
-
-/// `Cache-Control: no-store` and `Pragma: no-cache` (RFC 6749 §5.1).
-pub fn no_store(headers: &mut HeaderMap) {
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-}
-
-/// A JSON body that must not be cached (token, introspection and userinfo answers).
-pub fn json_no_store<T: Serialize>(status: StatusCode, body: &T) -> Response {
-    let mut response = (status, axum::Json(body)).into_response();
-    no_store(response.headers_mut());
-    response
-}
+use crate::http::error::RETRY_AFTER_SECS;
+use crate::http::respond::{json_no_store, log_if_server_side, no_store};
 
 #[derive(Serialize)]
 struct ErrorBody<'a> {
     error: &'static str,
     error_description: &'a str,
-}
-
-/// Logs a server-side error with its cause (never a secret: causes are store and key errors).
-pub fn log_if_server_side(err: &OAuthError) {
-    if err.is_server_side() {
-        tracing::error!(error = %cause_chain(err), "OAuth request failed");
-    }
 }
 
 /// An OAuth error as the token, introspection and revocation endpoints answer it.
@@ -62,7 +43,7 @@ impl IntoResponse for TokenEndpointError {
             );
         }
         if err.code == ErrorCode::TemporarilyUnavailable {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(crate::error::RETRY_AFTER_SECS));
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
         }
         response
     }

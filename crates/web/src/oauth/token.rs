@@ -6,11 +6,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use keygate_core::model::Client;
-use keygate_core::oauth::{OAuthError, TokenRequest, authenticate};
+use keygate_core::oauth::{OAuthError, TokenRequest};
 
 use super::form::{Params, client_credentials, require_form};
-use super::response::{TokenEndpointError, json_no_store, no_store};
-use crate::api::ClientMeta;
+use super::response::TokenEndpointError;
+use crate::http::{ClientMeta, json_no_store, no_store};
 use crate::state::AppState;
 
 /// Checks the content type, parses the body and authenticates the client.
@@ -18,7 +18,7 @@ async fn authenticated(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Re
     require_form(headers)?;
     let mut params = Params::parse(body)?;
     let credentials = client_credentials(headers, &mut params)?;
-    let client = authenticate(state.stores.clients.as_ref(), &credentials).await?;
+    let client = state.oauth.tokens.authenticate_client(&credentials).await?;
     Ok((client, params))
 }
 

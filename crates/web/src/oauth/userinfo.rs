@@ -8,8 +8,9 @@ use axum::response::Response;
 use keygate_core::oauth::OAuthError;
 
 use super::form::{Params, require_form};
-use super::response::{BearerError, json_no_store};
-use crate::authorization::{self, Scheme};
+use super::response::BearerError;
+use crate::http::authorization::{self, Scheme};
+use crate::http::json_no_store;
 use crate::state::AppState;
 
 pub async fn userinfo(

@@ -15,12 +15,11 @@ use serde::Serialize;
 use super::auth::PageQuery;
 use super::errors::{Refusal, failure_page, refuse};
 use super::flash::{self, Flash, PendingTotp};
-use super::render::{Form as PageForm, PageBase};
 use super::session::MaybeSession;
 use super::{cookies, notice_text, see_other};
-use crate::api::ClientMeta;
-use crate::api::clear_session_cookie;
-use crate::csrf::CsrfToken;
+use crate::http::csrf::CsrfToken;
+use crate::http::html::{Form as PageForm, PageBase};
+use crate::http::{ClientMeta, clear_session_cookie};
 use crate::state::AppState;
 
 const EXPIRY_OPTIONS: &[(&str, &str)] = &[("30", "30 days"), ("90", "90 days"), ("366", "1 year")];

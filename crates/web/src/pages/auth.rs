@@ -9,12 +9,11 @@ use minijinja::context;
 use serde::Deserialize;
 
 use super::errors::{Refusal, refuse, same};
-use super::render::{Form as PageForm, PageBase, local_return_to};
 use super::session::{MaybeSession, previous_session};
 use super::{cookies, notice_text, see_other};
-use crate::api::ClientMeta;
-use crate::api::{clear_session_cookie, set_session_cookie};
-use crate::csrf::CsrfToken;
+use crate::http::csrf::CsrfToken;
+use crate::http::html::{Form as PageForm, PageBase, local_return_to};
+use crate::http::{ClientMeta, clear_session_cookie, set_session_cookie};
 use crate::state::AppState;
 
 #[derive(Debug, Default, Deserialize)]

@@ -9,8 +9,8 @@ use keygate_core::StoreError;
 use keygate_core::accounts::AccountError;
 use keygate_core::password::PasswordRejection;
 
-use super::render::Form;
-use crate::error::{RETRY_AFTER_SECS, cause_chain};
+use crate::http::error::{RETRY_AFTER_SECS, cause_chain};
+use crate::http::html::Form;
 use crate::state::AppState;
 
 const WRONG_CODE: &str = "That code is not right. Codes change every 30 seconds.";

@@ -8,11 +8,11 @@ use minijinja::context;
 use serde::Deserialize;
 
 use super::errors::{Refusal, refuse, same};
-use super::render::{Form as PageForm, PageBase};
 use super::see_other;
 use super::session::MaybeSession;
-use crate::api::ClientMeta;
-use crate::csrf::CsrfToken;
+use crate::http::ClientMeta;
+use crate::http::csrf::CsrfToken;
+use crate::http::html::{Form as PageForm, PageBase};
 use crate::state::AppState;
 
 #[derive(Default, Deserialize)]

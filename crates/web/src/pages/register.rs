@@ -10,11 +10,11 @@ use serde::Deserialize;
 
 use super::auth::{PageQuery, encode};
 use super::errors::{Refusal, refuse, same};
-use super::render::{Form as PageForm, PageBase, local_return_to};
 use super::session::MaybeSession;
 use super::{notice_text, see_other};
-use crate::api::ClientMeta;
-use crate::csrf::CsrfToken;
+use crate::http::ClientMeta;
+use crate::http::csrf::CsrfToken;
+use crate::http::html::{Form as PageForm, PageBase, local_return_to};
 use crate::state::AppState;
 
 #[derive(Default, Deserialize)]

@@ -8,7 +8,7 @@ use axum::response::Response;
 use keygate_core::accounts::SessionAuth;
 
 use super::errors::failure_page;
-use crate::api::{find_session, session_cookie};
+use crate::http::{find_session, session_cookie};
 use crate::state::AppState;
 
 /// The signed-in user's session, if any.
@@ -18,7 +18,7 @@ impl FromRequestParts<AppState> for MaybeSession {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        match find_session(state, &parts.headers).await {
+        match find_session(&state.accounts, &parts.headers).await {
             Ok(found) => Ok(MaybeSession(found)),
             Err(err) => Err(failure_page(state, err)),
         }

@@ -1,0 +1,55 @@
+//! The batching audit writer: token events that have no store write of their own (a
+//! `client_credentials` JWT, an introspection) are queued and written by one task, as many per
+//! `append_audit` call as have arrived, so auditing never caps the token endpoint's throughput.
+//!
+//! Durability: an event is on disk once its batch is written, normally within a millisecond or
+//! two. Events still queued when the process dies are lost; so are events dropped while the
+//! queue is full (counted in `keygate_audit_events_dropped_total` and logged) or a batch the
+//! store refused (logged). Events that accompany a change (code redemption, refresh,
+//! revocation) do not come here: they are written in that change's transaction.
+
+use std::sync::Arc;
+
+use keygate_core::model::AuditEvent;
+use keygate_core::oauth::AuditSink;
+use keygate_core::store::AuditStore;
+use tokio::sync::mpsc;
+
+use keygate_web::error::cause_chain;
+
+/// Events queued beyond this are dropped (and counted) rather than slowing requests down.
+const QUEUE_CAPACITY: usize = 20_000;
+/// Most events written in one call.
+const MAX_BATCH: usize = 1_000;
+
+pub struct BatchingAuditSink {
+    tx: mpsc::Sender<AuditEvent>,
+}
+
+impl BatchingAuditSink {
+    /// Starts the writer task (call within a Tokio runtime).
+    pub fn start(store: Arc<dyn AuditStore>) -> Self {
+        let (tx, mut rx) = mpsc::channel::<AuditEvent>(QUEUE_CAPACITY);
+        tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(MAX_BATCH);
+            while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+                if let Err(err) = store.append_audit(&batch).await {
+                    tracing::error!(error = %cause_chain(&err), events = batch.len(), "could not write audit events");
+                }
+                batch.clear();
+            }
+        });
+        BatchingAuditSink { tx }
+    }
+}
+
+impl AuditSink for BatchingAuditSink {
+    fn record(&self, events: Vec<AuditEvent>) {
+        for event in events {
+            if self.tx.try_send(event).is_err() {
+                metrics::counter!("keygate_audit_events_dropped_total").increment(1);
+                tracing::warn!("audit queue full or closed: an audit event was dropped");
+            }
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! The pages in a real browser: headless Chromium (Debian's `chromium` and `chromium-driver`)
+//! driven over WebDriver registers, follows the verification link from the outbox, signs in,
+//! turns on two-step verification and signs in with it, resets the password from the emailed
+//! link, and ends another device's session. Without Chromium the test skips with a note; with
+//! CI=true it fails instead.
+
+use crate::common;
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::accounts::{Kind, PASSWORD};
+use common::pages::PagesEnv;
+use fantoccini::{Client, ClientBuilder, Locator};
+use keygate_core::totp::{self, TotpSecret};
+use keygate_core::{Clock, SystemClock};
+use reqwest::StatusCode;
+use serde_json::json;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const EMAIL: &str = "carol@example.com";
+const NEW_PASSWORD: &str = "quiet-meadow-copper-77";
+
+/// chromedriver on a free port, stopped (by its own process id) when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// None (skip) when Chromium or chromedriver is missing, unless CI=true.
+async fn start_driver() -> Option<Driver> {
+    let missing: Vec<&str> = [CHROMIUM, CHROMEDRIVER]
+        .into_iter()
+        .filter(|path| !std::path::Path::new(path).exists())
+        .collect();
+    if !missing.is_empty() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but {missing:?} is not installed (.ci/run installs chromium and chromium-driver)"
+        );
+        eprintln!("skipping the browser test: {missing:?} not installed (apt-get install chromium chromium-driver)");
+        return None;
+    }
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let driver = Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while reqwest::get(format!("{}/status", driver.url)).await.is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Some(driver)
+}
+
+async fn open_browser(driver: &Driver, profile: &std::path::Path) -> Client {
+    let args = [
+        "--headless".to_owned(),
+        // The test runs as root in CI; Chromium's sandbox refuses root.
+        "--no-sandbox".to_owned(),
+        "--disable-gpu".to_owned(),
+        "--disable-dev-shm-usage".to_owned(),
+        "--disable-background-networking".to_owned(),
+        "--disable-component-update".to_owned(),
+        "--no-first-run".to_owned(),
+        "--disable-sync".to_owned(),
+        format!("--user-data-dir={}", profile.display()),
+    ];
+    let capabilities = json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": { "binary": CHROMIUM, "args": args },
+    });
+    let serde_json::Value::Object(capabilities) = capabilities else {
+        unreachable!()
+    };
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector)
+        .capabilities(capabilities)
+        .connect(&driver.url)
+        .await
+        .expect("a WebDriver session in headless Chromium")
+}
+
+/// Waits until the browser shows `path_and_query` (after a form's 303).
+async fn wait_for(browser: &Client, expected: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let url = browser.current_url().await.unwrap();
+        let shown = match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_owned(),
+        };
+        if shown == expected {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the browser is at {shown}, expected {expected}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Types into the named fields of the form posting to `action`, then presses its button.
+async fn submit(browser: &Client, action: &str, fields: &[(&str, &str)]) {
+    let form = browser
+        .find(Locator::Css(&format!("form[action='{action}']")))
+        .await
+        .unwrap_or_else(|_| panic!("no form posting to {action}"));
+    for (name, value) in fields {
+        let input = form.find(Locator::Css(&format!("[name='{name}']"))).await.unwrap();
+        input.clear().await.unwrap();
+        input.send_keys(value).await.unwrap();
+    }
+    form.find(Locator::Css("button[type='submit']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Waits for an element that the next page shows (when the address stays the same).
+async fn appears(browser: &Client, css: &str) -> fantoccini::elements::Element {
+    browser
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|err| panic!("{css} did not appear: {err}"))
+}
+
+async fn text(browser: &Client, css: &str) -> String {
+    browser.find(Locator::Css(css)).await.unwrap().text().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_registers_signs_in_with_totp_resets_the_password_and_ends_a_session() {
+    let Some(driver) = start_driver().await else { return };
+    let Some(env) = PagesEnv::start(Kind::Sqlite).await else {
+        return;
+    };
+    let profile = tempfile::tempdir().unwrap();
+    let browser = open_browser(&driver, profile.path()).await;
+    let base = env.server.base.clone();
+
+    // Register, then follow the link from the outbox.
+    browser.goto(&format!("{base}/register")).await.unwrap();
+    submit(
+        &browser,
+        "/register",
+        &[
+            ("email", EMAIL),
+            ("password", PASSWORD),
+            ("password_confirmation", PASSWORD),
+        ],
+    )
+    .await;
+    wait_for(&browser, "/login?notice=check-email").await;
+    assert!(text(&browser, ".notice").await.contains("we sent you an email"));
+    let link = env.mailed_link(EMAIL, "", "/verify-email?token=").await;
+    browser.goto(&link).await.unwrap();
+    wait_for(&browser, "/login?notice=email-verified").await;
+
+    // Sign in and turn on two-step verification with a code computed from the key shown.
+    submit(&browser, "/login", &[("email", EMAIL), ("password", PASSWORD)]).await;
+    wait_for(&browser, "/account").await;
+    assert!(browser.source().await.unwrap().contains(EMAIL));
+    submit(&browser, "/account/totp/setup", &[]).await;
+    let secret = appears(&browser, "#totp-secret").await.text().await.unwrap();
+    let secret = TotpSecret::from_base32(&secret).unwrap();
+    let code = totp::code_at(&secret, SystemClock.now());
+    submit(&browser, "/account/totp/enable", &[("code", &code)]).await;
+    let recovery_codes: Vec<String> = {
+        appears(&browser, ".codes code").await;
+        let mut codes = Vec::new();
+        for element in browser.find_all(Locator::Css(".codes code")).await.unwrap() {
+            codes.push(element.text().await.unwrap());
+        }
+        codes
+    };
+    assert_eq!(recovery_codes.len(), 10);
+
+    // Sign out, and in again: now the code step follows the password. The code of the next
+    // 30-second step is accepted (one step of drift) and was not used yet.
+    browser.goto(&format!("{base}/logout")).await.unwrap();
+    submit(&browser, "/logout", &[]).await;
+    wait_for(&browser, "/login?notice=signed-out").await;
+    submit(&browser, "/login", &[("email", EMAIL), ("password", PASSWORD)]).await;
+    wait_for(&browser, "/login/totp").await;
+    let next_step = totp::code_at(&secret, SystemClock.now().plus(Duration::from_secs(30)));
+    submit(&browser, "/login/totp", &[("code", &next_step)]).await;
+    wait_for(&browser, "/account").await;
+
+    // Forgot the password: the emailed link sets a new one and signs every device out.
+    browser.goto(&format!("{base}/forgot-password")).await.unwrap();
+    submit(&browser, "/forgot-password", &[("email", EMAIL)]).await;
+    wait_for(&browser, "/login?notice=reset-sent").await;
+    let link = env.mailed_link(EMAIL, "eset", "/reset-password?token=").await;
+    browser.goto(&link).await.unwrap();
+    submit(
+        &browser,
+        "/reset-password",
+        &[("password", NEW_PASSWORD), ("password_confirmation", NEW_PASSWORD)],
+    )
+    .await;
+    wait_for(&browser, "/login?notice=password-reset").await;
+    browser.goto(&format!("{base}/account")).await.unwrap();
+    wait_for(&browser, "/login?return_to=%2Faccount").await;
+    submit(&browser, "/login", &[("email", EMAIL), ("password", NEW_PASSWORD)]).await;
+    wait_for(&browser, "/login/totp?return_to=%2Faccount").await;
+    submit(&browser, "/login/totp", &[("code", &recovery_codes[0])]).await;
+    wait_for(&browser, "/account").await;
+
+    // Another device signs in; the browser sees its session and ends it.
+    let phone = env.browser();
+    let page = phone
+        .fill("/login", "/login", &[("email", EMAIL), ("password", NEW_PASSWORD)])
+        .await;
+    assert_eq!(page.location(), "/login/totp");
+    let step = phone.get("/login/totp").await;
+    let page = phone
+        .submit(&step, "/login/totp", &[("code", &recovery_codes[1])])
+        .await;
+    assert_eq!(page.location(), "/account");
+    assert_eq!(phone.get("/account").await.status, StatusCode::OK);
+
+    browser.goto(&format!("{base}/account")).await.unwrap();
+    let rows = browser.find_all(Locator::Css("#sessions tbody tr")).await.unwrap();
+    assert_eq!(rows.len(), 2, "this browser and the phone");
+    let other = browser
+        .find(Locator::Css("#sessions tbody tr:not(.current) button"))
+        .await
+        .unwrap();
+    other.click().await.unwrap();
+    wait_for(&browser, "/account?notice=session-ended").await;
+    assert_eq!(
+        browser
+            .find_all(Locator::Css("#sessions tbody tr"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        phone.get("/account").await.status,
+        StatusCode::SEE_OTHER,
+        "the phone is signed out"
+    );
+
+    browser.close().await.unwrap();
+}
