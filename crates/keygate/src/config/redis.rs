@@ -169,3 +169,94 @@ impl RedisUrlList {
         self.0.iter().map(|u| u.expose().to_owned()).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Config, Loaded, Sources};
+    use super::*;
+
+    fn load(pairs: &[(&str, &str)], toml: Option<&str>) -> Result<Loaded, ConfigError> {
+        let file = toml.map(|text| {
+            let file = tempfile::NamedTempFile::new().unwrap();
+            std::fs::write(file.path(), text).unwrap();
+            file
+        });
+        Config::load(&Sources {
+            env: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            explicit_file: file.as_ref().map(|f| f.path().to_path_buf()),
+            ..Sources::default()
+        })
+    }
+
+    #[test]
+    fn url_lists_come_as_toml_arrays_or_comma_separated_variables() {
+        let env = load(
+            &[("KEYGATE_REDIS__CLUSTER_URLS", "redis://a:7000, redis://u:pw@b:7001")],
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            env.config.redis.cluster_urls.expose(),
+            ["redis://a:7000", "redis://u:pw@b:7001"]
+        );
+        let toml = "[redis]\nsentinel_master = \"km\"\nsentinel_urls = [\"redis://s1:26379\", \"rediss://s2:26379\"]\n";
+        let file = load(&[], Some(toml)).unwrap();
+        assert_eq!(
+            file.config.redis.sentinel_urls.expose(),
+            ["redis://s1:26379", "rediss://s2:26379"]
+        );
+        assert_eq!(file.config.redis.sentinel_master.as_deref(), Some("km"));
+    }
+
+    #[test]
+    fn passwords_in_url_lists_are_redacted_when_printed() {
+        let loaded = load(&[("KEYGATE_REDIS__CLUSTER_URLS", "redis://u:hunter2@b:7001")], None).unwrap();
+        let printed = serde_json::to_string(&loaded.config).unwrap();
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(!format!("{:?}", loaded.config).contains("hunter2"));
+    }
+
+    #[test]
+    fn wrong_redis_settings_fail_with_a_sentence_naming_them() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (
+                &[("KEYGATE_REDIS__SENTINEL_MASTER", "km")],
+                "redis.sentinel_urls is empty",
+            ),
+            (
+                &[("KEYGATE_REDIS__SENTINEL_URLS", "redis://s:26379")],
+                "redis.sentinel_master",
+            ),
+            (
+                &[
+                    ("KEYGATE_REDIS_URL", "redis://r:6379"),
+                    ("KEYGATE_REDIS__CLUSTER_URLS", "redis://a:7000"),
+                ],
+                "set only one of redis_url",
+            ),
+            (
+                &[("KEYGATE_REDIS__CLUSTER_URLS", "http://a:7000")],
+                "redis.cluster_urls",
+            ),
+            (&[("KEYGATE_REDIS__POOL_SIZE", "0")], "redis.pool_size"),
+            (&[("KEYGATE_REDIS__CA_FILE", "/nonexistent/ca.pem")], "redis.ca_file"),
+            (
+                &[("KEYGATE_REDIS__RESPONSE_TIMEOUT_MS", "0")],
+                "redis.response_timeout_ms",
+            ),
+        ];
+        for (env, expected) in cases {
+            let err = load(env, None).expect_err(expected).to_string();
+            assert!(err.contains(expected), "{env:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn seed_level_defaults() {
+        let d = RedisSettings::default();
+        assert_eq!(
+            (d.pool_size, d.connect_timeout_ms, d.response_timeout_ms),
+            (10, 5000, 5000)
+        );
+    }
+}
