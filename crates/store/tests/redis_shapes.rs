@@ -164,7 +164,7 @@ async fn a_sentinel_failover_during_logins_and_token_lookups_loses_no_request() 
                     s.sessions.get_session(&sess.digest).await.ok()??;
                     s.clients.get_client(&c.id).await.ok()??;
                     s.tokens.get_access_token(&access.digest).await.ok()??;
-                    if w == 0 && n % 10 == 0 {
+                    if w == 0 && n.is_multiple_of(10) {
                         let mut renamed = found.clone();
                         renamed.failed_logins = u32::try_from(n % 1000).unwrap_or(0);
                         s.users.update_user(&renamed, &[]).await.ok()?;

@@ -79,7 +79,7 @@ pub(crate) struct Pool {
 enum PoolKind {
     Managers(Vec<ConnectionManager>),
     Lazy {
-        opener: Opener,
+        opener: Box<Opener>,
         slots: Vec<Mutex<Option<Conn>>>,
         /// One opening at a time: after a failover every slot reconnects, one after the other.
         opening: tokio::sync::Mutex<()>,
@@ -219,7 +219,7 @@ impl Opener {
 
 fn lazy(opener: Opener, size: usize) -> PoolKind {
     PoolKind::Lazy {
-        opener,
+        opener: Box::new(opener),
         slots: (0..size).map(|_| Mutex::new(None)).collect(),
         opening: tokio::sync::Mutex::new(()),
     }

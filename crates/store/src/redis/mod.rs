@@ -189,7 +189,8 @@ impl RedisHandle {
                 }
             }
         };
-        match tokio::time::timeout(limit, run).await {
+        // Boxed: the connection types' futures are deep, and every request future embeds this one.
+        match tokio::time::timeout(limit, Box::pin(run)).await {
             Ok(result) => result.map_err(redis_err),
             Err(elapsed) => Err(StoreError::Unavailable(Box::new(elapsed))),
         }
