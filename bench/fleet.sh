@@ -69,14 +69,20 @@ measure() {
   local key=$1
   shift
   local n=$# per=$(( CONNS / $# )) url i=0 files=() total=0 p99=0 bad=0 line
-  for url in "$@"; do wrk -t1 -c"$per" -d"${WARMUP}s" -s "$HERE/wrk/request.lua" "$url" >/dev/null & done
-  wait
+  local wrks=()
+  for url in "$@"; do
+    wrk -t1 -c"$per" -d"${WARMUP}s" -s "$HERE/wrk/request.lua" "$url" >/dev/null &
+    wrks+=("$!")
+  done
+  wait "${wrks[@]}"
+  wrks=()
   for url in "$@"; do
     i=$((i + 1))
     files+=("$OUT/$key.$i.wrk")
     wrk -t1 -c"$per" -d"${DURATION}s" --latency -s "$HERE/wrk/request.lua" "$url" > "$OUT/$key.$i.wrk" &
+    wrks+=("$!")
   done
-  wait
+  wait "${wrks[@]}"
   for f in "${files[@]}"; do
     line=$(grep '^RESULT' "$f")
     total=$(awk -v a="$total" -v b="$(sed -E 's/.* rps=([^ ]+).*/\1/' <<<"$line")" 'BEGIN {printf "%.1f", a + b}')
@@ -125,6 +131,7 @@ psql "$DB" -qc "drop table bench_insert"
 # ---------------------------------------------------------------- Keygate fleets
 export KEYGATE_LOG=warn KEYGATE_OAUTH__EXTRA_SCOPES=api KEYGATE_MAIL_OUTBOX=$WORK/outbox
 export KEYGATE_DATABASE_URL=$DB KEYGATE_ISSUER=http://$HOST:8080
+export KEYGATE_SECRET_KEY="$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')"
 (cd "$WORK" && "$BIN" migrate up > /dev/null)
 C=$(cd "$WORK" && "$BIN" client create --name bench-opaque --grant-type client_credentials --scope api \
   --access-token-format opaque --json)
