@@ -218,3 +218,21 @@ async fn a_sentinel_failover_during_logins_and_token_lookups_loses_no_request() 
         "the new master holds cache entries"
     );
 }
+
+#[tokio::test]
+async fn an_unreachable_sentinel_or_cluster_is_an_outage_answered_quickly() {
+    let targets = [
+        RedisTarget::Sentinel {
+            master: "kg".into(),
+            sentinels: vec!["redis://127.0.0.1:1".into()],
+        },
+        RedisTarget::Cluster(vec!["redis://127.0.0.1:1".into()]),
+    ];
+    for target in targets {
+        let redis = RedisHandle::open_target(&target, options(None)).unwrap();
+        let started = std::time::Instant::now();
+        let err = redis.ping().await.expect_err("nothing listens");
+        assert!(err.is_unavailable(), "{target:?}: {err:?}");
+        assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    }
+}

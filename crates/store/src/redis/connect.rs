@@ -188,7 +188,12 @@ impl Pool {
                 if let Some(conn) = lock(&slots[slot]).clone() {
                     return Ok(Lease { conn, slot });
                 }
-                let conn = opener.open().await?;
+                // Any failure to open (no Sentinel answers, it names no master, the cluster cannot
+                // be mapped) is an outage: retried, and the cache rests instead of asking again
+                // for every request.
+                let conn = opener.open().await.map_err(|e| {
+                    redis::RedisError::from(std::io::Error::new(std::io::ErrorKind::NotConnected, e.to_string()))
+                })?;
                 *lock(&slots[slot]) = Some(conn.clone());
                 Ok(Lease { conn, slot })
             }
