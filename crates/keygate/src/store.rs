@@ -1,10 +1,10 @@
 //! Opens the durable store named by the configuration, and the Redis that caches hot lookups for
-//! every instance when `redis_url` is set (it holds no state of its own: DESIGN §2).
+//! every instance when Redis is configured (it holds no state of its own: DESIGN §2).
 
 use async_trait::async_trait;
 use keygate_core::StoreError;
 use keygate_core::error::StoreResult;
-use keygate_store::redis::{RedisHandle, RedisOptions};
+use keygate_store::redis::{RedisHandle, RedisOptions, RedisTarget};
 use keygate_store::{Backend, MigrationStatus, SqlOptions};
 use keygate_web::health::ReadinessProbe;
 
@@ -17,6 +17,9 @@ pub async fn open(config: &Config) -> anyhow::Result<Backend> {
         acquire_timeout: config.database.acquire_timeout(),
         busy_timeout: config.database.busy_timeout(),
         query_timeout: config.database.query_timeout(),
+        min_connections: config.database.min_connections,
+        idle_timeout: config.database.idle_timeout(),
+        max_lifetime: config.database.max_lifetime(),
     };
     let backend = Backend::connect(config.database_url.expose(), &options)
         .await
@@ -69,28 +72,67 @@ pub async fn open_for(config: &Config, schema: Schema) -> anyhow::Result<(Backen
     }
 }
 
-/// The Redis of `redis_url`, or None when it is unset. The connection opens lazily, so the server
-/// starts while Redis is down (and serves from the database until it is back); a first ping that
-/// fails is only a warning. Only an unusable URL is an error.
+/// The Redis the configuration names (`redis_url`, Sentinel or Cluster), or None. Connections
+/// open lazily, so the server starts while Redis is down (and serves from the database until it
+/// is back); a first ping that fails is only a warning. An unusable setting (a bad URL, an
+/// unreadable `redis.ca_file`) is an error naming it.
 pub async fn open_redis(config: &Config) -> anyhow::Result<Option<RedisHandle>> {
-    let Some(url) = &config.redis_url else {
+    let Some((target, shown)) = redis_target(config) else {
         return Ok(None);
     };
+    let ca_pem = match &config.redis.ca_file {
+        Some(path) => Some(
+            std::fs::read(path)
+                .map_err(|err| anyhow::anyhow!("cannot read redis.ca_file `{}` ({err})", path.display()))?,
+        ),
+        None => None,
+    };
+    let settings = &config.redis;
     let options = RedisOptions {
-        prefix: config.redis.prefix.clone(),
+        prefix: settings.prefix.clone(),
+        connect_timeout: settings.connect_timeout(),
+        response_timeout: settings.response_timeout(),
+        pool_size: settings.pool_size,
+        retries: settings.retries,
+        ca_pem,
         ..RedisOptions::default()
     };
-    let handle = RedisHandle::open(url.expose(), options)
-        .map_err(|err| anyhow::anyhow!("cannot use the Redis URL {url:?} ({})", chain(&err)))?;
+    let handle = RedisHandle::open_target(&target, options)
+        .map_err(|err| anyhow::anyhow!("cannot use the Redis setting {shown} ({})", chain(&err)))?;
     match handle.ping().await {
-        Ok(()) => tracing::info!(redis = ?url, prefix = %handle.prefix(), "Redis ready"),
+        Ok(()) => tracing::info!(redis = %shown, prefix = %handle.prefix(), "Redis ready"),
         Err(err) => tracing::warn!(
-            redis = ?url,
+            redis = %shown,
             error = %chain(&err),
             "Redis does not answer yet: serving from the database until it does"
         ),
     }
     Ok(Some(handle))
+}
+
+/// Which Redis the configuration names, and how to name that setting (passwords redacted).
+fn redis_target(config: &Config) -> Option<(RedisTarget, String)> {
+    let settings = &config.redis;
+    if !settings.cluster_urls.0.is_empty() {
+        let shown = format!("redis.cluster_urls {:?}", settings.cluster_urls.0);
+        return Some((RedisTarget::Cluster(settings.cluster_urls.expose()), shown));
+    }
+    if let Some(master) = &settings.sentinel_master {
+        let shown = format!(
+            "redis.sentinel_master `{master}` (redis.sentinel_urls {:?})",
+            settings.sentinel_urls.0
+        );
+        let target = RedisTarget::Sentinel {
+            master: master.clone(),
+            sentinels: settings.sentinel_urls.expose(),
+        };
+        return Some((target, shown));
+    }
+    let url = config.redis_url.as_ref()?;
+    Some((
+        RedisTarget::Server(url.expose().to_owned()),
+        format!("redis_url {url:?}"),
+    ))
 }
 
 /// `/health/ready`'s view of Redis.

@@ -43,6 +43,7 @@ pub async fn open_sql(config: &Config, url: &str, role: &str, kind: Role) -> any
         // commit of a million-row transaction, VACUUM INTO): the request-sized limit of a server
         // would abort them. An operator stops a stuck copy with Ctrl-C.
         query_timeout: TRANSFER_QUERY_TIMEOUT,
+        ..SqlOptions::default()
     };
     SqlStore::connect(url, &options)
         .await

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use keygate_core::error::{StoreError, StoreResult};
 use keygate_core::store::Stores;
 
-pub use self::redis::{RedisHandle, RedisOptions, connect_redis, layer_redis};
+pub use self::redis::{RedisHandle, RedisOptions, RedisTarget, connect_redis, connect_redis_target, layer_redis};
 pub use memory::MemoryStore;
 pub use sql::{Dialect, MigrationStatus, SqlOptions, SqlStore};
 

@@ -88,6 +88,13 @@ pub struct DatabaseSettings {
     /// How long one statement may take before the request fails with 503 (a client-side limit,
     /// and PostgreSQL's `statement_timeout`). Keep it well under `http.request_timeout_secs`.
     pub query_timeout_secs: u64,
+    /// Connections kept open even when idle.
+    pub min_connections: u32,
+    /// An idle connection above `min_connections` is closed after this many seconds (0: never).
+    pub idle_timeout_secs: u64,
+    /// A connection is replaced after this many seconds (0: never), so instances follow a
+    /// database failover or a pooler's rebalancing.
+    pub max_lifetime_secs: u64,
 }
 
 impl Default for DatabaseSettings {
@@ -97,6 +104,9 @@ impl Default for DatabaseSettings {
             acquire_timeout_secs: 5,
             busy_timeout_secs: 5,
             query_timeout_secs: 5,
+            min_connections: 0,
+            idle_timeout_secs: 600,
+            max_lifetime_secs: 1800,
         }
     }
 }
@@ -112,6 +122,14 @@ impl DatabaseSettings {
 
     pub fn query_timeout(&self) -> Duration {
         Duration::from_secs(self.query_timeout_secs.max(1))
+    }
+
+    pub fn idle_timeout(&self) -> Option<Duration> {
+        (self.idle_timeout_secs > 0).then(|| Duration::from_secs(self.idle_timeout_secs))
+    }
+
+    pub fn max_lifetime(&self) -> Option<Duration> {
+        (self.max_lifetime_secs > 0).then(|| Duration::from_secs(self.max_lifetime_secs))
     }
 }
 
@@ -253,10 +271,15 @@ impl Config {
         if self.database.acquire_timeout_secs == 0 {
             return Err(ConfigError::new("database.acquire_timeout_secs must be at least 1"));
         }
+        if self.database.min_connections > self.database.max_connections {
+            return Err(ConfigError::new(
+                "database.min_connections must not exceed database.max_connections",
+            ));
+        }
         if self.http.request_timeout_secs == 0 {
             return Err(ConfigError::new("http.request_timeout_secs must be at least 1"));
         }
-        self.redis.check()?;
+        self.redis.check(self.redis_url.as_ref())?;
         self.janitor.check()?;
         self.audit.check()?;
         self.accounts.to_accounts_config()?;

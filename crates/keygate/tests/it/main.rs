@@ -33,6 +33,7 @@ mod oauth_tokens;
 mod pages;
 mod pages_flow;
 mod redis_instances;
+mod redis_sentinel;
 mod serve_demo;
 mod transfer;
 mod transfer_backup;

@@ -11,21 +11,24 @@
 //! state) stays in the durable store, so a Redis restart, FLUSHALL or eviction loses nothing and
 //! an instance without Redis serves everything from the database.
 //!
-//! One `redis::aio::ConnectionManager` (a multiplexed connection that reconnects by itself) serves
-//! every request; it needs no pool. Every command is bounded by the connection and response
-//! timeouts and by an overall operation timeout, so an outage answers within about a second
-//! instead of hanging; the cache then falls back to the durable store.
+//! A few multiplexed connections (`pool_size`, used round-robin; see `connect`) serve every
+//! request, to one server, a Sentinel-managed master or a Cluster. Every command is bounded by the
+//! connection and response timeouts, retried `retries` times after an outage-class error (a
+//! failover, a dropped connection) and bounded overall, so an outage answers instead of hanging;
+//! the cache then falls back to the durable store. In a Cluster, every key of one operation lives
+//! in one hash slot: the cache's keys carry its generation as a hash tag (`{generation}`).
 
 mod cache;
+mod connect;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use cache::{CacheStats, CachedStores};
+pub use connect::RedisTarget;
+use connect::{Lease, Pool};
 use keygate_core::error::{StoreError, StoreResult};
 use keygate_core::store::Stores;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-
-pub use cache::{CacheStats, CachedStores};
 
 /// How Keygate talks to Redis.
 #[derive(Clone, Debug)]
@@ -38,6 +41,14 @@ pub struct RedisOptions {
     pub response_timeout: Duration,
     /// How long a cached record lives at most (a backstop: writes invalidate at once).
     pub cache_ttl: Duration,
+    /// How many multiplexed connections (per Sentinel master or per Cluster map) are used in turn.
+    pub pool_size: usize,
+    /// How many times a command is retried after an outage-class error (a dropped connection, a
+    /// failover), on a fresh connection.
+    pub retries: u32,
+    /// The PEM certificates that `rediss://` servers are verified against, instead of the
+    /// system's roots.
+    pub ca_pem: Option<Vec<u8>>,
 }
 
 impl Default for RedisOptions {
@@ -47,6 +58,9 @@ impl Default for RedisOptions {
             connect_timeout: Duration::from_secs(1),
             response_timeout: Duration::from_secs(1),
             cache_ttl: Duration::from_secs(60),
+            pool_size: 1,
+            retries: 1,
+            ca_pem: None,
         }
     }
 }
@@ -54,7 +68,7 @@ impl Default for RedisOptions {
 /// A shared, self-reconnecting connection to Redis with Keygate's key prefix.
 #[derive(Clone)]
 pub struct RedisHandle {
-    conn: ConnectionManager,
+    pool: Arc<Pool>,
     opts: Arc<RedisOptions>,
     pub(crate) counters: Arc<cache::Counters>,
 }
@@ -70,7 +84,12 @@ impl std::fmt::Debug for RedisHandle {
 /// Opens the handle and checks that Redis answers: `Unavailable` if it does not.
 /// Use [`RedisHandle::open`] to start without Redis and let it come up later.
 pub async fn connect_redis(url: &str, opts: RedisOptions) -> StoreResult<RedisHandle> {
-    let handle = RedisHandle::open(url, opts)?;
+    connect_redis_target(&RedisTarget::Server(url.to_owned()), opts).await
+}
+
+/// [`connect_redis`] for any shape of Redis.
+pub async fn connect_redis_target(target: &RedisTarget, opts: RedisOptions) -> StoreResult<RedisHandle> {
+    let handle = RedisHandle::open_target(target, opts)?;
     handle.ping().await?;
     Ok(handle)
 }
@@ -82,22 +101,18 @@ pub fn layer_redis(stores: Stores, redis: &RedisHandle) -> Stores {
 }
 
 impl RedisHandle {
-    /// Parses `url` (`redis://`, `rediss://` is not built in) and prepares a connection that is
-    /// opened on first use, so the server can start while Redis is down. Must be called inside a
-    /// Tokio runtime. Fails only for an invalid URL.
+    /// Parses `url` (`redis://` or `rediss://`) and prepares connections that open on first use,
+    /// so the server can start while Redis is down. Must be called inside a Tokio runtime. Fails
+    /// only for an invalid URL.
     pub fn open(url: &str, opts: RedisOptions) -> StoreResult<RedisHandle> {
-        let client = redis::Client::open(url).map_err(|e| StoreError::Internal(Box::new(e)))?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(opts.connect_timeout))
-            .set_response_timeout(Some(opts.response_timeout))
-            // One quick retry: during an outage each request fails in about a second, not after
-            // the default six exponential back-offs.
-            .set_number_of_retries(1)
-            .set_min_delay(Duration::from_millis(50))
-            .set_max_delay(Duration::from_millis(200));
-        let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(redis_err)?;
+        Self::open_target(&RedisTarget::Server(url.to_owned()), opts)
+    }
+
+    /// [`RedisHandle::open`] for any shape of Redis: one server, Sentinel or Cluster.
+    pub fn open_target(target: &RedisTarget, opts: RedisOptions) -> StoreResult<RedisHandle> {
+        let pool = Pool::new(target, &opts).map_err(|e| StoreError::Internal(Box::new(e)))?;
         Ok(RedisHandle {
-            conn,
+            pool: Arc::new(pool),
             opts: Arc::new(opts),
             counters: Arc::new(cache::Counters::new()),
         })
@@ -136,22 +151,64 @@ impl RedisHandle {
 
     /// Runs one command, bounded by the operation timeout.
     pub(crate) async fn query<T: redis::FromRedisValue>(&self, cmd: &mut redis::Cmd) -> StoreResult<T> {
-        let mut conn = self.conn.clone();
-        self.bounded(cmd.query_async(&mut conn)).await
+        self.bounded(Op::Cmd(cmd)).await
     }
 
     /// Runs a pipeline (a MULTI/EXEC one when `atomic`), bounded by the operation timeout.
     pub(crate) async fn pipeline<T: redis::FromRedisValue>(&self, pipe: &redis::Pipeline) -> StoreResult<T> {
-        let mut conn = self.conn.clone();
-        self.bounded(pipe.query_async(&mut conn)).await
+        self.bounded(Op::Pipe(pipe)).await
     }
 
-    async fn bounded<T>(&self, fut: impl Future<Output = redis::RedisResult<T>>) -> StoreResult<T> {
-        // Connect (with its one retry) plus answer: past this the caller gets 503, not a hang.
-        let limit = self.opts.connect_timeout * 2 + self.opts.response_timeout;
-        match tokio::time::timeout(limit, fut).await {
+    /// Runs `op` on a pooled connection, again on a fresh one after a quick outage-class error (up
+    /// to `retries` times: a failover or a dropped connection heals within them), all within one
+    /// connect plus one response timeout. A timed-out attempt is not retried: a Redis that stopped
+    /// answering (a black hole) costs a request that bound once, and the cache then rests.
+    async fn bounded<T: redis::FromRedisValue>(&self, op: Op<'_>) -> StoreResult<T> {
+        let attempts = self.opts.retries.saturating_add(1);
+        let limit = self.opts.connect_timeout + self.opts.response_timeout;
+        let run = async {
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                let result = match self.pool.lease().await {
+                    Ok(mut lease) => {
+                        let result = op.run(&mut lease).await;
+                        if let Err(e) = &result
+                            && is_outage(e)
+                        {
+                            self.pool.discard(&lease);
+                        }
+                        result
+                    }
+                    Err(e) => Err(e),
+                };
+                match result {
+                    Err(e) if attempt < attempts && is_outage(&e) && !e.is_timeout() => {
+                        tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
+                    }
+                    other => return other,
+                }
+            }
+        };
+        // Boxed: the connection types' futures are deep, and every request future embeds this one.
+        match tokio::time::timeout(limit, Box::pin(run)).await {
             Ok(result) => result.map_err(redis_err),
             Err(elapsed) => Err(StoreError::Unavailable(Box::new(elapsed))),
+        }
+    }
+}
+
+/// What [`RedisHandle::bounded`] runs.
+enum Op<'a> {
+    Cmd(&'a redis::Cmd),
+    Pipe(&'a redis::Pipeline),
+}
+
+impl Op<'_> {
+    async fn run<T: redis::FromRedisValue>(&self, lease: &mut Lease) -> redis::RedisResult<T> {
+        match self {
+            Op::Cmd(cmd) => cmd.query_async(&mut lease.conn).await,
+            Op::Pipe(pipe) => pipe.query_async(&mut lease.conn).await,
         }
     }
 }
@@ -159,8 +216,16 @@ impl RedisHandle {
 /// Connection trouble, timeouts and a Redis that is loading, read-only or failing over are
 /// `Unavailable` (retry later); anything else (a script error, a wrong type) is `Internal`.
 fn redis_err(e: redis::RedisError) -> StoreError {
+    if is_outage(&e) {
+        StoreError::Unavailable(Box::new(e))
+    } else {
+        StoreError::Internal(Box::new(e))
+    }
+}
+
+fn is_outage(e: &redis::RedisError) -> bool {
     use redis::{ErrorKind, ServerErrorKind};
-    let outage = e.is_io_error()
+    e.is_io_error()
         || e.is_timeout()
         || e.is_connection_refusal()
         || e.is_connection_dropped()
@@ -169,10 +234,5 @@ fn redis_err(e: redis::RedisError) -> StoreError {
             e.kind(),
             ErrorKind::Server(ServerErrorKind::BusyLoading | ServerErrorKind::MasterDown | ServerErrorKind::ReadOnly)
                 | ErrorKind::ClusterConnectionNotFound
-        );
-    if outage {
-        StoreError::Unavailable(Box::new(e))
-    } else {
-        StoreError::Internal(Box::new(e))
-    }
+        )
 }

@@ -31,6 +31,9 @@ pub(super) async fn open(url: &str, opts: &SqlOptions) -> StoreResult<SqlStore> 
     })?;
     let pool_options = AnyPoolOptions::new()
         .max_connections(opts.max_connections.max(1))
+        .min_connections(opts.min_connections.min(opts.max_connections.max(1)))
+        .idle_timeout(opts.idle_timeout)
+        .max_lifetime(opts.max_lifetime)
         .acquire_timeout(opts.acquire_timeout)
         // sqlx pings every connection on release already; pinging again on every acquire would
         // add a round trip to each query. Only a connection idle for a while (perhaps cut by a

@@ -44,6 +44,13 @@ pub struct SqlOptions {
     /// How long one statement may take (client-side, and PostgreSQL's `statement_timeout`)
     /// before it fails as `Unavailable` (see `sql/bounded.rs`).
     pub query_timeout: Duration,
+    /// Connections the pool keeps open even when idle (PostgreSQL; SQLite keeps what it opened).
+    pub min_connections: u32,
+    /// An idle connection above `min_connections` is closed after this long (None: never).
+    pub idle_timeout: Option<Duration>,
+    /// A connection is replaced after this long (None: never), so the fleet follows a
+    /// database failover or a pooler's rebalancing without a restart.
+    pub max_lifetime: Option<Duration>,
 }
 
 impl Default for SqlOptions {
@@ -53,6 +60,9 @@ impl Default for SqlOptions {
             acquire_timeout: Duration::from_secs(5),
             busy_timeout: Duration::from_secs(5),
             query_timeout: Duration::from_secs(5),
+            min_connections: 0,
+            idle_timeout: Some(Duration::from_secs(600)),
+            max_lifetime: Some(Duration::from_secs(1800)),
         }
     }
 }

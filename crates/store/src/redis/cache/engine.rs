@@ -88,7 +88,9 @@ pub(crate) struct Engine {
     generation: Generation,
 }
 
-/// The Redis key of a cache name (an entry or a version key) in generation `generation`.
+/// The Redis key of a cache name (an entry or a version key) in generation `generation`. The
+/// generation is a hash tag, so every key one operation touches (an MGET of an entry and its
+/// version keys, a MULTI of invalidations) is in one Cluster hash slot.
 struct Space<'a> {
     redis: &'a RedisHandle,
     generation: Arc<str>,
@@ -96,7 +98,7 @@ struct Space<'a> {
 
 impl Space<'_> {
     fn key(&self, name: &str) -> String {
-        self.redis.key(&format!("{}:{name}", self.generation))
+        self.redis.key(&format!("{{{}}}:{name}", self.generation))
     }
 }
 

@@ -175,14 +175,35 @@ impl Generation {
         Ok(self.get().token)
     }
 
-    /// The `run_id` of the Redis server answering, which changes with every restart or failover.
+    /// The `run_id` of the Redis server answering, which changes with every restart or failover
+    /// (in a Cluster, every master answers: their sorted ids, so any master's restart counts).
     async fn redis_run_id(&self) -> StoreResult<String> {
-        let info: String = self.redis.query(redis::cmd("INFO").arg("server")).await?;
-        Ok(info
-            .lines()
-            .find_map(|l| l.strip_prefix("run_id:"))
-            .map(|r| r.trim().to_owned())
-            .unwrap_or_default())
+        let info: redis::Value = self.redis.query(redis::cmd("INFO").arg("server")).await?;
+        let mut ids = Vec::new();
+        collect_run_ids(&info, &mut ids);
+        ids.sort();
+        Ok(ids.join(","))
+    }
+}
+
+/// Every `run_id:` line in an INFO answer: one server's text, or a map of them by node.
+fn collect_run_ids(value: &redis::Value, ids: &mut Vec<String>) {
+    use redis::Value;
+    let text = |bytes: &[u8], ids: &mut Vec<String>| {
+        let text = String::from_utf8_lossy(bytes);
+        ids.extend(
+            text.lines()
+                .filter_map(|l| l.strip_prefix("run_id:"))
+                .map(|r| r.trim().to_owned()),
+        );
+    };
+    match value {
+        Value::BulkString(bytes) => text(bytes, ids),
+        Value::SimpleString(s) => text(s.as_bytes(), ids),
+        Value::VerbatimString { text: s, .. } => text(s.as_bytes(), ids),
+        Value::Array(items) | Value::Set(items) => items.iter().for_each(|v| collect_run_ids(v, ids)),
+        Value::Map(pairs) => pairs.iter().for_each(|(_, v)| collect_run_ids(v, ids)),
+        _ => {}
     }
 }
 
