@@ -267,3 +267,24 @@ pub fn memory_backend() -> (Backend, TestDbGuard) {
         TestDbGuard::None,
     )
 }
+
+/// A public client registered for nothing but `openid`, for store tests that need one row.
+pub fn public_client(id: &str, now: keygate_core::Timestamp) -> keygate_core::model::Client {
+    use keygate_core::model::{AuthMethod, Client, TokenFormat};
+    Client {
+        id: keygate_core::ids::ClientId::from(id),
+        secret_digest: None,
+        name: id.to_owned(),
+        auth_method: AuthMethod::None,
+        redirect_uris: vec!["http://127.0.0.1/cb".into()],
+        post_logout_redirect_uris: vec![],
+        grant_types: vec![],
+        scope: keygate_core::scope::Scopes::parse("openid").unwrap_or_default(),
+        access_token_format: TokenFormat::Jwt,
+        access_token_alg: None,
+        id_token_alg: None,
+        first_party: false,
+        created_at: now,
+        updated_at: now,
+    }
+}

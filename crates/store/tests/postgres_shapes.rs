@@ -6,9 +6,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use keygate_core::Timestamp;
-use keygate_core::ids::ClientId;
-use keygate_core::model::{AuthMethod, Client, TokenFormat};
-use keygate_core::scope::Scopes;
+use keygate_core::model::Client;
 use keygate_store::testing::{fresh_postgres_url, postgres_test_url};
 use keygate_store::{SqlOptions, SqlStore};
 
@@ -43,22 +41,7 @@ fn with_params(url: &str, params: &[(&str, &str)]) -> String {
 }
 
 fn client(id: &str) -> Client {
-    Client {
-        id: ClientId::from(id),
-        secret_digest: None,
-        name: id.to_owned(),
-        auth_method: AuthMethod::None,
-        redirect_uris: vec!["http://127.0.0.1/cb".into()],
-        post_logout_redirect_uris: vec![],
-        grant_types: vec![],
-        scope: Scopes::parse("openid").unwrap(),
-        access_token_format: TokenFormat::Jwt,
-        access_token_alg: None,
-        id_token_alg: None,
-        first_party: false,
-        created_at: NOW,
-        updated_at: NOW,
-    }
+    keygate_store::testing::public_client(id, NOW)
 }
 
 #[tokio::test]
@@ -185,8 +168,10 @@ async fn statement_timeout_and_pool_options_reach_the_server() {
                 .unwrap(),
         );
     }
+    // sqlx retires an expired connection when it is released (or when its reaper passes), not
+    // when it is handed out: the first query after expiry may still run on it, none after that.
     assert!(
-        pids[1..].iter().all(|p| *p != first),
+        pids[2..].iter().all(|p| *p != first),
         "the old connection was retired: {pids:?}"
     );
 }

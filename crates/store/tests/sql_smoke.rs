@@ -6,10 +6,9 @@ use std::time::Duration;
 
 use keygate_core::Timestamp;
 use keygate_core::error::StoreError;
-use keygate_core::ids::{ClientId, UserId};
-use keygate_core::model::{AuditAction, AuditEvent, AuthMethod, Client, Outcome, TokenFormat};
+use keygate_core::ids::UserId;
+use keygate_core::model::{AuditAction, AuditEvent, Client, Outcome};
 use keygate_core::paging::PageRequest;
-use keygate_core::scope::Scopes;
 use keygate_store::Backend;
 use keygate_store::testing::{
     TestDbGuard, fresh_sqlite_url, postgres_backend, postgres_test_url, sqlite_backend, test_sql_options,
@@ -18,22 +17,7 @@ use keygate_store::testing::{
 const NOW: Timestamp = Timestamp::from_unix_seconds(1_735_689_600);
 
 fn client(id: &str) -> Client {
-    Client {
-        id: ClientId::from(id),
-        secret_digest: None,
-        name: id.to_owned(),
-        auth_method: AuthMethod::None,
-        redirect_uris: vec!["http://127.0.0.1/cb".into()],
-        post_logout_redirect_uris: vec![],
-        grant_types: vec![],
-        scope: Scopes::parse("openid").unwrap(),
-        access_token_format: TokenFormat::Jwt,
-        access_token_alg: None,
-        id_token_alg: None,
-        first_party: false,
-        created_at: NOW,
-        updated_at: NOW,
-    }
+    keygate_store::testing::public_client(id, NOW)
 }
 
 async fn backends() -> Vec<(Backend, TestDbGuard)> {

@@ -6,7 +6,6 @@
 #[path = "../it/common/mod.rs"]
 pub mod common;
 
-use std::net::ToSocketAddrs;
 use std::time::{Duration, Instant};
 
 use common::TestServer;
@@ -25,23 +24,14 @@ pub struct Setup {
 pub async fn setup(query_timeout: Duration, request_timeout_secs: u64) -> Option<Setup> {
     let base = common::postgres_url()?;
     let (url, schema) = keygate_store::testing::fresh_postgres_url(&base).await;
-    let mut parsed = url::Url::parse(&url).unwrap();
-    let host = parsed.host_str().unwrap().to_owned();
-    let upstream = (host.as_str(), parsed.port().unwrap_or(5432))
-        .to_socket_addrs()
-        .unwrap()
-        .next()
-        .unwrap();
-    let proxy = CuttableProxy::start(upstream).await;
-    parsed.set_host(Some("127.0.0.1")).unwrap();
-    parsed.set_port(Some(proxy.addr.port())).unwrap();
+    let (proxy, proxied) = CuttableProxy::in_front_of(&url).await;
     let options = SqlOptions {
         max_connections: 4,
         acquire_timeout: Duration::from_secs(1),
         query_timeout,
         ..SqlOptions::default()
     };
-    let backend = Backend::connect(parsed.as_str(), &options).await.unwrap();
+    let backend = Backend::connect(&proxied, &options).await.unwrap();
     backend.migrate_up().await.unwrap();
     let mut config = Config::default();
     config.http.request_timeout_secs = request_timeout_secs;

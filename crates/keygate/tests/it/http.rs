@@ -3,7 +3,6 @@
 
 use crate::common;
 
-use std::net::ToSocketAddrs;
 use std::time::{Duration, Instant};
 
 use axum::routing::get;
@@ -76,23 +75,14 @@ async fn ready_reports_a_postgres_outage_and_recovers_without_restart() {
     let Some(base_url) = postgres_url() else { return };
     // A fresh, migrated schema: the server loads its signing keys from the store at start-up.
     let (url, _schema) = keygate_store::testing::fresh_postgres_url(&base_url).await;
-    let mut parsed = url::Url::parse(&url).unwrap();
-    let host = parsed.host_str().unwrap().to_owned();
-    let upstream = (host.as_str(), parsed.port().unwrap_or(5432))
-        .to_socket_addrs()
-        .unwrap()
-        .next()
-        .unwrap();
-    let proxy = CuttableProxy::start(upstream).await;
-    parsed.set_host(Some("127.0.0.1")).unwrap();
-    parsed.set_port(Some(proxy.addr.port())).unwrap();
+    let (proxy, proxied) = CuttableProxy::in_front_of(&url).await;
 
     let options = SqlOptions {
         max_connections: 2,
         acquire_timeout: Duration::from_secs(1),
         ..SqlOptions::default()
     };
-    let backend = Backend::connect(parsed.as_str(), &options).await.unwrap();
+    let backend = Backend::connect(&proxied, &options).await.unwrap();
     backend.migrate_up().await.unwrap();
     let server = TestServer::start(backend).await;
     assert_ready(&server).await;

@@ -93,19 +93,13 @@ impl SigningKeyStore for SqlStore {
 async fn apply_keys(conn: &mut AnyConnection, insert: &[SigningKey], update: &[SigningKey]) -> StoreResult<()> {
     insert_keys(conn, insert).await?;
     for k in update {
-        let done = sqlx::query(
-            "UPDATE signing_keys SET alg = $2, private_key = $3, public_jwk = $4, state = $5, created_at = $6, \
-             activated_at = $7, retired_at = $8, remove_after = $9 WHERE kid = $1",
-        )
-        .bind(k.kid.0.as_str())
-        .bind(k.alg.as_str())
-        .bind(k.private_key.0.clone())
-        .bind(to_json(&k.public_jwk)?)
-        .bind(k.state.as_str())
-        .bind(k.created_at.as_millis())
-        .bind(opt_ms(k.activated_at))
-        .bind(opt_ms(k.retired_at))
-        .bind(opt_ms(k.remove_after))
+        let done = bind_key(
+            sqlx::query(
+                "UPDATE signing_keys SET alg = $2, private_key = $3, public_jwk = $4, state = $5, created_at = $6, \
+                 activated_at = $7, retired_at = $8, remove_after = $9 WHERE kid = $1",
+            ),
+            k,
+        )?
         .execute(&mut *conn)
         .bounded()
         .await
@@ -117,13 +111,12 @@ async fn apply_keys(conn: &mut AnyConnection, insert: &[SigningKey], update: &[S
     Ok(())
 }
 
-/// Inserts new keys; `Conflict("kid")` if one exists.
-async fn insert_keys(conn: &mut AnyConnection, keys: &[SigningKey]) -> StoreResult<()> {
-    for k in keys {
-        sqlx::query(
-            "INSERT INTO signing_keys (kid, alg, private_key, public_jwk, state, created_at, activated_at, \
-             retired_at, remove_after) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
+/// Binds a key's columns as `$1` (kid) to `$9` (remove_after), for the INSERT and the UPDATE.
+fn bind_key<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    k: &'q SigningKey,
+) -> StoreResult<sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>> {
+    Ok(query
         .bind(k.kid.0.as_str())
         .bind(k.alg.as_str())
         .bind(k.private_key.0.clone())
@@ -132,7 +125,19 @@ async fn insert_keys(conn: &mut AnyConnection, keys: &[SigningKey]) -> StoreResu
         .bind(k.created_at.as_millis())
         .bind(opt_ms(k.activated_at))
         .bind(opt_ms(k.retired_at))
-        .bind(opt_ms(k.remove_after))
+        .bind(opt_ms(k.remove_after)))
+}
+
+/// Inserts new keys; `Conflict("kid")` if one exists.
+async fn insert_keys(conn: &mut AnyConnection, keys: &[SigningKey]) -> StoreResult<()> {
+    for k in keys {
+        bind_key(
+            sqlx::query(
+                "INSERT INTO signing_keys (kid, alg, private_key, public_jwk, state, created_at, activated_at, \
+                 retired_at, remove_after) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            ),
+            k,
+        )?
         .execute(&mut *conn)
         .bounded()
         .await

@@ -31,6 +31,20 @@ impl CuttableProxy {
         CuttableProxy { addr, mode, cuts, task }
     }
 
+    /// A proxy in front of the database of `url`; returns it and the URL that goes through it.
+    pub async fn in_front_of(url: &str) -> (Self, String) {
+        let mut parsed = url::Url::parse(url).unwrap();
+        let host = parsed.host_str().unwrap().to_owned();
+        let upstream = std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), parsed.port().unwrap_or(5432)))
+            .unwrap()
+            .next()
+            .unwrap();
+        let proxy = Self::start(upstream).await;
+        parsed.set_host(Some("127.0.0.1")).unwrap();
+        parsed.set_port(Some(proxy.addr.port())).unwrap();
+        (proxy, parsed.to_string())
+    }
+
     /// Drops every open connection and refuses new ones (accepted, then closed at once).
     pub fn cut(&self) {
         self.mode.store(REFUSING, Ordering::SeqCst);
