@@ -19,6 +19,17 @@ use crate::store::{MaintenanceStore, StoreStats, Stores};
 /// The PAT scope that grants the admin API.
 pub const ADMIN_SCOPE: &str = "admin";
 
+/// What a personal access token may do on the admin API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AdminPat {
+    /// Unknown, revoked, expired, or its owner is inactive: not a credential.
+    Invalid,
+    /// A valid token without the admin scope: authenticated, not allowed.
+    NotAdmin,
+    /// Carries the admin scope; the owner acts.
+    Admin(UserId),
+}
+
 /// Whose refresh-token families an operator revokes.
 #[derive(Clone, Debug)]
 pub enum TokenOwner {
@@ -53,20 +64,28 @@ impl Operations {
         self.stores.audit.list_audit(filter, page).await
     }
 
-    /// The owner of `pat` if it is usable, carries the admin scope and its owner is active.
-    pub async fn admin_pat_owner(&self, pat: &SecretToken) -> StoreResult<Option<UserId>> {
+    /// What `pat` may do on the admin API: nothing if it is unknown, revoked, expired or its
+    /// owner inactive; administer if it carries the admin scope.
+    pub async fn admin_pat(&self, pat: &SecretToken) -> StoreResult<AdminPat> {
         let now = self.clock.now();
         let Some(pat) = self
             .stores
             .pats
             .get_pat_by_digest(&pat.digest())
             .await?
-            .filter(|p| p.is_usable(now) && p.scope.contains(ADMIN_SCOPE))
+            .filter(|p| p.is_usable(now))
         else {
-            return Ok(None);
+            return Ok(AdminPat::Invalid);
         };
         let user = self.stores.users.get_user(pat.user_id).await?;
-        Ok(user.is_some_and(|u| u.is_active()).then_some(pat.user_id))
+        if !user.is_some_and(|u| u.is_active()) {
+            return Ok(AdminPat::Invalid);
+        }
+        Ok(if pat.scope.contains(ADMIN_SCOPE) {
+            AdminPat::Admin(pat.user_id)
+        } else {
+            AdminPat::NotAdmin
+        })
     }
 
     /// Revokes the families of `owner`, with one `token_revoked` event by `actor`; returns how

@@ -3,7 +3,7 @@
 //! (created once, through the same services as `keygate user create` and `keygate client
 //! create`) with a ready-to-open authorization URL. stdout stays reserved for `listening on …`.
 
-use keygate_core::accounts::{AccountError, NewUser, RequestMeta};
+use keygate_core::accounts::{AccountError, NewUser, Operator, RequestMeta};
 use keygate_core::ids::ClientId;
 use keygate_core::oauth::{ClientMetadata, OAuthError};
 use keygate_core::paging::PageRequest;
@@ -120,7 +120,12 @@ async fn ensure_user(state: &AppState) -> anyhow::Result<Option<Zeroizing<String
         password: Some(password.clone()),
         verified: true,
     };
-    match state.accounts.service.create_user(new, ACTOR).await {
+    match state
+        .accounts
+        .service
+        .create_user(new, &Operator::new(ACTOR, Default::default()))
+        .await
+    {
         Ok(_) => Ok(Some(password)),
         // Another instance created it meanwhile.
         Err(AccountError::Conflict(_)) => Ok(None),

@@ -1,5 +1,7 @@
-//! `keygate user create | list | set-password | deactivate | activate | delete`: account
-//! administration from the shell, a table for people and `--json` for scripts. Passwords are read
+//! `keygate user create | list | show | update | set-password | deactivate | activate | unlock |
+//! sessions | end-sessions | revoke-tokens | reset-totp | grant-admin | revoke-admin | delete`:
+//! account administration from the shell (the verbs of the admin API), a table for people and
+//! `--json` for scripts. Passwords are read
 //! from stdin (`--password-stdin`), never from the command line, where others could see them.
 
 use std::io::BufRead;
@@ -8,20 +10,21 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use clap::{Args, Subcommand};
 use keygate_core::SystemClock;
-use keygate_core::accounts::{AccountError, Accounts, AccountsDeps, InlineHasher, NewUser};
+use keygate_core::accounts::{
+    AccountError, Accounts, AccountsDeps, InlineHasher, NewUser, Operator, UserChanges, UserStatus,
+};
 use keygate_core::crypto::SecretBox;
 use keygate_core::mail::{MailError, Mailer, OutgoingEmail};
-use keygate_core::model::User;
+use keygate_core::model::{Role, Session, User};
+use keygate_core::operations::{Operations, TokenOwner};
 use keygate_core::paging::PageRequest;
+use keygate_core::store::UserFilter;
 use serde_json::json;
 use zeroize::Zeroizing;
 
 use crate::config::Config;
 use crate::output::table;
 use crate::store::{Schema, chain, open_for};
-
-/// Who the audit log names for these actions.
-const ACTOR: &str = "cli";
 
 #[derive(Debug, Subcommand)]
 pub enum UserAction {
@@ -38,19 +41,55 @@ pub enum UserAction {
         #[arg(long)]
         json: bool,
     },
-    /// List accounts.
+    /// List accounts, oldest first.
     List {
         #[arg(long, default_value_t = 100)]
         limit: u32,
+        /// Only addresses starting with this (case-insensitive).
+        #[arg(long)]
+        search: Option<String>,
+        /// Only verified (true) or unverified (false) addresses.
+        #[arg(long)]
+        verified: Option<bool>,
+        /// Only active (true) or deactivated (false) accounts.
+        #[arg(long)]
+        active: Option<bool>,
         #[arg(long)]
         json: bool,
     },
-    /// Set an account's password (from stdin); ends its sessions and refresh tokens.
+    /// Show one account: roles, lock, TOTP and live sessions.
+    Show(Target),
+    /// Change an account's email address or verification.
+    Update {
+        /// The account's current email address.
+        email: String,
+        #[arg(long)]
+        new_email: Option<String>,
+        #[arg(long)]
+        verified: Option<bool>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set an account's password (from stdin); ends its sessions and refresh tokens, voids reset links.
     SetPassword(Target),
     /// Deactivate an account, ending its sessions and grants.
     Deactivate(Target),
     /// Reactivate a deactivated account.
     Activate(Target),
+    /// End the lockout of an account after failed logins.
+    Unlock(Target),
+    /// List an account's live sessions.
+    Sessions(Target),
+    /// End every session of an account.
+    EndSessions(Target),
+    /// Revoke every refresh and access token issued to an account.
+    RevokeTokens(Target),
+    /// Remove an account's TOTP and recovery codes (a lost device).
+    ResetTotp(Target),
+    /// Give an account the admin role (the admin console at /admin).
+    GrantAdmin(Target),
+    /// Take the admin role away.
+    RevokeAdmin(Target),
     /// Erase an account (GDPR): personal data and tokens go, anonymised audit rows stay.
     Delete(Target),
 }
@@ -78,8 +117,10 @@ pub async fn run(config: &Config, action: UserAction) -> anyhow::Result<()> {
     let result = async {
         // The CLI touches no encrypted secret; a throwaway key is enough for the service.
         let key = SecretBox::generate_key_base64()?;
+        let stores = crate::store::command_stores(config, &backend).await?;
+        let operations = Operations::new(stores.clone(), Arc::new(SystemClock));
         let accounts = Accounts::new(AccountsDeps {
-            stores: crate::store::command_stores(config, &backend).await?,
+            stores,
             clock: Arc::new(SystemClock),
             hasher: Arc::new(InlineHasher),
             mailer: Arc::new(NoMail),
@@ -87,14 +128,15 @@ pub async fn run(config: &Config, action: UserAction) -> anyhow::Result<()> {
             config: config.accounts.to_accounts_config()?,
             issuer: config.issuer.as_str().to_owned(),
         });
-        act(&accounts, action).await
+        act(&accounts, &operations, action).await
     }
     .await;
     backend.close().await;
     result
 }
 
-async fn act(accounts: &Accounts, action: UserAction) -> anyhow::Result<()> {
+async fn act(accounts: &Accounts, operations: &Operations, action: UserAction) -> anyhow::Result<()> {
+    let by = Operator::cli();
     match action {
         UserAction::Create {
             email,
@@ -103,48 +145,139 @@ async fn act(accounts: &Accounts, action: UserAction) -> anyhow::Result<()> {
             json,
         } => {
             let password = if password_stdin { Some(read_password()?) } else { None };
-            let user = accounts
-                .create_user(
-                    NewUser {
-                        email,
-                        password,
-                        verified,
-                    },
-                    ACTOR,
-                )
-                .await
-                .map_err(sentence)?;
+            let new = NewUser {
+                email,
+                password,
+                verified,
+            };
+            let user = accounts.create_user(new, &by).await.map_err(sentence)?;
             print_users(&[user], json, "created");
         }
-        UserAction::List { limit, json } => {
+        UserAction::List {
+            limit,
+            search,
+            verified,
+            active,
+            json,
+        } => {
+            let filter = UserFilter {
+                email_prefix: search,
+                verified,
+                active,
+            };
             let page = accounts
-                .list_users(&PageRequest::first(limit))
+                .list_users(&filter, &PageRequest::first(limit))
                 .await
                 .map_err(sentence)?;
-            print_users(&page, json, "");
+            print_users(&page.items, json, "");
+        }
+        UserAction::Show(target) => {
+            let user = accounts.user_by_email(&target.email).await.map_err(sentence)?;
+            let status = accounts.user_status(&user).await.map_err(sentence)?;
+            print_status(&user, &status, target.json);
+        }
+        UserAction::Update {
+            email,
+            new_email,
+            verified,
+            json,
+        } => {
+            let user = accounts.user_by_email(&email).await.map_err(sentence)?;
+            let changes = UserChanges {
+                email: new_email,
+                verified,
+                active: None,
+            };
+            let user = accounts.update_user(&user, &changes, &by).await.map_err(sentence)?;
+            print_users(&[user], json, "updated");
         }
         UserAction::SetPassword(target) => {
             let user = accounts.user_by_email(&target.email).await.map_err(sentence)?;
             let password = read_password()?;
             accounts
-                .set_password_as_operator(&user, &password, ACTOR)
+                .set_password_as_operator(&user, &password, &by)
                 .await
                 .map_err(sentence)?;
             done(&user, target.json, "password set; sessions and refresh tokens ended");
         }
         UserAction::Deactivate(target) => {
             let user = accounts.user_by_email(&target.email).await.map_err(sentence)?;
-            accounts.set_active(&user, false, ACTOR).await.map_err(sentence)?;
+            accounts.set_active(&user, false, &by).await.map_err(sentence)?;
             done(&user, target.json, "deactivated; sessions and grants ended");
         }
         UserAction::Activate(target) => {
             let user = accounts.user_by_email(&target.email).await.map_err(sentence)?;
-            accounts.set_active(&user, true, ACTOR).await.map_err(sentence)?;
+            accounts.set_active(&user, true, &by).await.map_err(sentence)?;
             done(&user, target.json, "activated");
+        }
+        UserAction::Unlock(target) => {
+            let user = accounts.user_by_email(&target.email).await.map_err(sentence)?;
+            accounts.unlock_user(&user, &by).await.map_err(sentence)?;
+            done(&user, target.json, "unlocked");
+        }
+        UserAction::Sessions(target) => {
+            let user = accounts.user_by_email(&target.email).await.map_err(sentence)?;
+            let sessions = accounts.list_sessions(&user).await.map_err(sentence)?;
+            print_sessions(&sessions, target.json);
+        }
+        UserAction::EndSessions(target) => {
+            let user = accounts.user_by_email(&target.email).await.map_err(sentence)?;
+            let ended = accounts.end_all_sessions(&user, &by).await.map_err(sentence)?;
+            done(&user, target.json, &format!("{ended} session(s) ended"));
+        }
+        UserAction::RevokeTokens(target) => {
+            let user = accounts.user_by_email(&target.email).await.map_err(sentence)?;
+            let revoked = operations
+                .revoke_tokens(&TokenOwner::User(user.id, None), &by.actor, &by.meta)
+                .await
+                .map_err(|e| anyhow::anyhow!("the database failed ({})", chain(&e)))?;
+            done(&user, target.json, &format!("{revoked} token famil(ies) revoked"));
+        }
+        UserAction::ResetTotp(target) => {
+            let user = accounts.user_by_email(&target.email).await.map_err(sentence)?;
+            let removed = accounts.reset_totp(&user, &by).await.map_err(sentence)?;
+            let what = if removed {
+                "TOTP removed"
+            } else {
+                "TOTP was not enabled"
+            };
+            done(&user, target.json, what);
+        }
+        UserAction::GrantAdmin(target) => {
+            let user = accounts.user_by_email(&target.email).await.map_err(sentence)?;
+            let changed = accounts
+                .set_role(&user, Role::admin(), true, &by)
+                .await
+                .map_err(sentence)?;
+            done(
+                &user,
+                target.json,
+                if changed {
+                    "admin role granted"
+                } else {
+                    "already an admin"
+                },
+            );
+        }
+        UserAction::RevokeAdmin(target) => {
+            let user = accounts.user_by_email(&target.email).await.map_err(sentence)?;
+            let changed = accounts
+                .set_role(&user, Role::admin(), false, &by)
+                .await
+                .map_err(sentence)?;
+            done(
+                &user,
+                target.json,
+                if changed {
+                    "admin role revoked"
+                } else {
+                    "was not an admin"
+                },
+            );
         }
         UserAction::Delete(target) => {
             let user = accounts.user_by_email(&target.email).await.map_err(sentence)?;
-            accounts.erase_as_operator(&user, ACTOR).await.map_err(sentence)?;
+            accounts.erase_as_operator(&user, &by).await.map_err(sentence)?;
             done(&user, target.json, "erased");
         }
     }
@@ -181,8 +314,71 @@ fn user_json(user: &User) -> serde_json::Value {
         "email": user.email.as_str(),
         "email_verified": user.is_verified(),
         "active": user.is_active(),
+        "roles": user.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
         "created_at": user.created_at.to_rfc3339(),
     })
+}
+
+fn print_status(user: &User, status: &UserStatus, json: bool) {
+    let locked_until = status.locked_until.map(|t| t.to_rfc3339());
+    if json {
+        let mut value = user_json(user);
+        value["locked_until"] = json!(locked_until);
+        value["totp_enabled"] = json!(status.totp_enabled);
+        value["live_sessions"] = json!(status.live_sessions);
+        println!("{value:#}");
+        return;
+    }
+    let roles = user.roles.to_stored();
+    let rows = vec![
+        vec!["id".to_owned(), user.id.to_string()],
+        vec!["email".to_owned(), user.email.to_string()],
+        vec!["verified".to_owned(), yes_no(user.is_verified())],
+        vec!["active".to_owned(), yes_no(user.is_active())],
+        vec![
+            "roles".to_owned(),
+            if roles.is_empty() { "-".to_owned() } else { roles },
+        ],
+        vec![
+            "locked until".to_owned(),
+            locked_until.unwrap_or_else(|| "-".to_owned()),
+        ],
+        vec!["TOTP".to_owned(), yes_no(status.totp_enabled)],
+        vec!["live sessions".to_owned(), status.live_sessions.to_string()],
+        vec!["created".to_owned(), user.created_at.to_rfc3339()],
+    ];
+    print!("{}", table(&["FIELD", "VALUE"], &rows));
+}
+
+fn print_sessions(sessions: &[Session], json: bool) {
+    if json {
+        let items: Vec<serde_json::Value> = sessions
+            .iter()
+            .map(|s| {
+                json!({
+                    "id": s.id,
+                    "ip": s.ip,
+                    "user_agent": s.user_agent,
+                    "created_at": s.created_at.to_rfc3339(),
+                    "last_seen_at": s.last_seen_at.to_rfc3339(),
+                })
+            })
+            .collect();
+        println!("{:#}", json!(items));
+        return;
+    }
+    let rows: Vec<Vec<String>> = sessions
+        .iter()
+        .map(|s| {
+            vec![
+                s.id.to_string(),
+                s.ip.clone().unwrap_or_default(),
+                s.last_seen_at.to_rfc3339(),
+                s.user_agent.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    print!("{}", table(&["ID", "IP", "LAST SEEN", "USER AGENT"], &rows));
 }
 
 fn print_users(users: &[User], json: bool, verb: &str) {

@@ -69,6 +69,8 @@ contract_suite! {
         update_to_taken_email_is_a_conflict,
         update_of_missing_user_is_not_found,
         list_pages_in_creation_order,
+        list_filters_by_prefix_verification_and_state,
+        roles_round_trip_and_erasure_drops_them,
         set_password_ends_other_sessions_and_revokes_families,
         deactivation_ends_sessions_and_grants,
         erase_removes_personal_data_and_anonymises_audit,

@@ -16,6 +16,7 @@ mod register;
 mod sessions;
 mod throttle;
 mod totp;
+mod user_admin;
 
 use std::sync::Arc;
 
@@ -29,12 +30,13 @@ use crate::store::Stores;
 pub use config::AccountsConfig;
 pub use error::{AccountError, AccountResult};
 pub use hasher::{HashError, InlineHasher, PasswordHasher};
-pub use lifecycle::NewUser;
+pub use lifecycle::{NewUser, Operator};
 pub use login::{LoginRequest, LoginSuccess, MfaPending, PasswordStep};
 pub use pats::{CreatedPat, NewPat, PAT_SCOPES, SCOPE_ACCOUNT_READ, SCOPE_ACCOUNT_WRITE};
 pub use personal_data::{AccountExport, Profile, activity_json};
 pub use sessions::{Authenticated, SessionAuth};
 pub use totp::TotpSetup;
+pub use user_admin::{UserChanges, UserStatus};
 
 /// Where a request came from, for audit rows, session records and per-IP counters.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

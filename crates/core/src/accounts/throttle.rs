@@ -207,6 +207,17 @@ impl Accounts {
         self.start_generation(email, generation + 1).await
     }
 
+    /// Until when the email (its counter key) is locked, if it is.
+    pub(super) async fn locked_until(&self, email: &str) -> AccountResult<Option<Timestamp>> {
+        let now = self.now();
+        let value = self.stores().ephemeral.get(&lock_key(email), now).await?;
+        Ok(value.map(|v| {
+            <[u8; 8]>::try_from(v.as_slice())
+                .map(|b| Timestamp::from_millis(i64::from_be_bytes(b)))
+                .unwrap_or(now)
+        }))
+    }
+
     /// The email's current counter generation (0 before its first lock).
     async fn generation(&self, email: &str) -> AccountResult<i64> {
         let stored = self.stores().ephemeral.get(&generation_key(email), self.now()).await?;

@@ -37,6 +37,10 @@ pub enum AuditAction {
     AccountErased,
     PatCreated,
     PatRevoked,
+    AccountUpdated,
+    AccountUnlocked,
+    RoleGranted,
+    RoleRevoked,
 }
 
 string_enum!(AuditAction {
@@ -68,6 +72,10 @@ string_enum!(AuditAction {
     AccountErased = "account_erased",
     PatCreated = "pat_created",
     PatRevoked = "pat_revoked",
+    AccountUpdated = "account_updated",
+    AccountUnlocked = "account_unlocked",
+    RoleGranted = "role_granted",
+    RoleRevoked = "role_revoked",
 });
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -3,6 +3,7 @@
 use crate::clock::Timestamp;
 use crate::email::Email;
 use crate::ids::UserId;
+use crate::model::role::Roles;
 use crate::model::secret::PasswordHash;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -22,6 +23,8 @@ pub struct User {
     pub updated_at: Timestamp,
     /// Set when the account is erased; the row stays so audit rows keep their subject.
     pub deleted_at: Option<Timestamp>,
+    /// What the account may do beyond its own data (`admin`: the admin console).
+    pub roles: Roles,
 }
 
 impl User {
@@ -38,6 +41,7 @@ impl User {
             created_at: now,
             updated_at: now,
             deleted_at: None,
+            roles: Roles::default(),
         }
     }
 

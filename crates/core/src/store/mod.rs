@@ -32,7 +32,7 @@ pub use maintenance::{MaintenanceStore, PurgeReport, StoreStats};
 pub use pats::PatStore;
 pub use sessions::SessionStore;
 pub use tokens::TokenStore;
-pub use users::UserStore;
+pub use users::{UserFilter, UserStore};
 
 /// Every store a running server uses, as trait objects so the backend is chosen at start-up.
 #[derive(Clone)]

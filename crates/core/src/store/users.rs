@@ -36,6 +36,27 @@ pub trait UserStore: Send + Sync {
     /// GDPR erasure: removes personal data, credentials, sessions, tokens, consents and PATs;
     /// keeps the row (email replaced) and the user's audit rows with IP and user agent removed.
     async fn erase_user(&self, id: UserId, now: Timestamp, audit: &[AuditEvent]) -> StoreResult<()>;
-    /// Accounts in creation order, erased ones excluded.
-    async fn list_users(&self, page: &PageRequest) -> StoreResult<Page<User>>;
+    /// Accounts matching `filter` in id order (ids are time-ordered UUIDv7, so creation order),
+    /// erased ones excluded.
+    async fn list_users(&self, filter: &UserFilter, page: &PageRequest) -> StoreResult<Page<User>>;
+}
+
+/// Which accounts a listing returns; every field set must match.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UserFilter {
+    /// The start of the normalised (lower-case) address.
+    pub email_prefix: Option<String>,
+    pub verified: Option<bool>,
+    pub active: Option<bool>,
+}
+
+impl UserFilter {
+    /// Whether `user` (not erased) passes the filter.
+    pub fn matches(&self, user: &User) -> bool {
+        self.email_prefix
+            .as_deref()
+            .is_none_or(|prefix| user.email.normalized_str().starts_with(prefix))
+            && self.verified.is_none_or(|v| user.is_verified() == v)
+            && self.active.is_none_or(|a| (user.disabled_at.is_none()) == a)
+    }
 }

@@ -6,6 +6,7 @@ use crate::common;
 use std::time::Duration;
 
 use common::accounts::{Api, Env, Kind, PASSWORD};
+use keygate_core::accounts::Operator;
 use serde_json::json;
 
 backend_tests!(
@@ -114,12 +115,18 @@ async fn deactivation_ends_every_session_and_reactivation_allows_login(kind: Kin
     let api = env.logged_in("cal@example.com").await;
     let service = &env.server.state.accounts.service;
     let user = service.user_by_email("cal@example.com").await.unwrap();
-    service.set_active(&user, false, "admin").await.unwrap();
+    service
+        .set_active(&user, false, &Operator::new("admin", Default::default()))
+        .await
+        .unwrap();
     assert_eq!(api.get("/api/auth/me").await.status, 401);
     let r = api.login("cal@example.com", PASSWORD).await;
     assert_eq!(r.status, 403, "{}", r.text);
     assert!(r.problem_type().ends_with("account-disabled"));
-    service.set_active(&user, true, "admin").await.unwrap();
+    service
+        .set_active(&user, true, &Operator::new("admin", Default::default()))
+        .await
+        .unwrap();
     assert_eq!(api.login("cal@example.com", PASSWORD).await.status, 200);
 }
 

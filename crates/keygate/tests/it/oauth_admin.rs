@@ -83,7 +83,8 @@ async fn the_admin_api_needs_the_admin_token_or_an_admin_pat(server: &OAuthServe
     );
     assert_eq!(
         call(server, Method::GET, "/admin/keys", Some(&pats[1]), None).await.0,
-        StatusCode::UNAUTHORIZED
+        StatusCode::FORBIDDEN,
+        "a valid token without the admin scope is authenticated, not allowed"
     );
 }
 

@@ -10,7 +10,7 @@ use keygate_core::error::{StoreError, StoreResult};
 use keygate_core::ids::UserId;
 use keygate_core::model::{AuditEvent, PasswordHash, RecoveryCode, TotpCredential, User};
 use keygate_core::paging::{Page, PageRequest};
-use keygate_core::store::{CredentialStore, UserStore};
+use keygate_core::store::{CredentialStore, UserFilter, UserStore};
 
 use super::MemoryStore;
 use super::state::page_of;
@@ -113,6 +113,7 @@ impl UserStore for MemoryStore {
         user.email_verified_at = None;
         user.failed_logins = 0;
         user.locked_until = None;
+        user.roles = Default::default();
         user.updated_at = now;
         user.deleted_at.get_or_insert(now);
         if st.emails.get(&old_key) == Some(&id) {
@@ -137,7 +138,7 @@ impl UserStore for MemoryStore {
         Ok(())
     }
 
-    async fn list_users(&self, page: &PageRequest) -> StoreResult<Page<User>> {
+    async fn list_users(&self, filter: &UserFilter, page: &PageRequest) -> StoreResult<Page<User>> {
         let after = match &page.after {
             Some(cursor) => {
                 Bound::Excluded(UserId::parse(cursor).ok_or_else(|| StoreError::Corrupt("bad user cursor".into()))?)
@@ -148,7 +149,7 @@ impl UserStore for MemoryStore {
         let live = st
             .users
             .range((after, Bound::Unbounded))
-            .filter(|(_, u)| u.deleted_at.is_none())
+            .filter(|(_, u)| u.deleted_at.is_none() && filter.matches(u))
             .map(|(id, u)| (id.to_string(), u.clone()));
         Ok(page_of(live, page))
     }

@@ -31,10 +31,16 @@ macro_rules! migration {
 }
 
 /// SQLite's migrations, oldest first. Same file names as [`POSTGRES_MIGRATIONS`].
-static SQLITE_MIGRATIONS: &[Migration] = &[migration!("sqlite", 1, "0001_init", "init")];
+static SQLITE_MIGRATIONS: &[Migration] = &[
+    migration!("sqlite", 1, "0001_init", "init"),
+    migration!("sqlite", 2, "0002_user_roles", "user_roles"),
+];
 
 /// PostgreSQL's migrations, oldest first.
-static POSTGRES_MIGRATIONS: &[Migration] = &[migration!("postgres", 1, "0001_init", "init")];
+static POSTGRES_MIGRATIONS: &[Migration] = &[
+    migration!("postgres", 1, "0001_init", "init"),
+    migration!("postgres", 2, "0002_user_roles", "user_roles"),
+];
 
 impl Dialect {
     /// The dialect a database URL names, if it is one of ours.

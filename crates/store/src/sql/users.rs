@@ -7,9 +7,9 @@ use keygate_core::digest::TokenDigest;
 use keygate_core::email::Email;
 use keygate_core::error::{StoreError, StoreResult};
 use keygate_core::ids::UserId;
-use keygate_core::model::{AuditEvent, PasswordHash, User};
+use keygate_core::model::{AuditEvent, PasswordHash, Roles, User};
 use keygate_core::paging::{Page, PageRequest};
-use keygate_core::store::UserStore;
+use keygate_core::store::{UserFilter, UserStore};
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
@@ -25,7 +25,7 @@ use super::tx::{commit, insert_audit};
 macro_rules! user_cols {
     () => {
         "id, email, password_hash, email_verified_at, disabled_at, failed_logins, locked_until, \
-         created_at, updated_at, deleted_at"
+         created_at, updated_at, deleted_at, roles"
     };
 }
 
@@ -42,6 +42,7 @@ fn user_from_row(row: &AnyRow) -> StoreResult<User> {
         created_at: row.ts("created_at")?,
         updated_at: row.ts("updated_at")?,
         deleted_at: row.opt_ts("deleted_at")?,
+        roles: Roles::parse(&row.text("roles")?).map_err(|e| StoreError::Corrupt(format!("column roles: {e}")))?,
     })
 }
 
@@ -57,7 +58,7 @@ impl UserStore for SqlStore {
         sqlx::query(concat!(
             "INSERT INTO users (",
             user_cols!(),
-            ", email_normalized) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            ", email_normalized) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         ))
         .bind(user.id.to_string())
         .bind(user.email.as_str())
@@ -69,6 +70,7 @@ impl UserStore for SqlStore {
         .bind(user.created_at.as_millis())
         .bind(user.updated_at.as_millis())
         .bind(opt_ms(user.deleted_at))
+        .bind(user.roles.to_stored())
         .bind(user.email.normalized())
         .execute(&mut *tx)
         .bounded()
@@ -107,7 +109,7 @@ impl UserStore for SqlStore {
         let done = sqlx::query(
             "UPDATE users SET email = $2, email_normalized = $3, password_hash = $4, email_verified_at = $5, \
              disabled_at = $6, failed_logins = $7, locked_until = $8, created_at = $9, updated_at = $10, \
-             deleted_at = $11 WHERE id = $1",
+             deleted_at = $11, roles = $12 WHERE id = $1",
         )
         .bind(user.id.to_string())
         .bind(user.email.as_str())
@@ -120,6 +122,7 @@ impl UserStore for SqlStore {
         .bind(user.created_at.as_millis())
         .bind(user.updated_at.as_millis())
         .bind(opt_ms(user.deleted_at))
+        .bind(user.roles.to_stored())
         .execute(&mut *tx)
         .bounded()
         .await
@@ -188,7 +191,7 @@ impl UserStore for SqlStore {
         let email = erased_email(id)?;
         let done = sqlx::query(
             "UPDATE users SET email = $2, email_normalized = $3, password_hash = NULL, email_verified_at = NULL, \
-             failed_logins = 0, locked_until = NULL, updated_at = $4, deleted_at = COALESCE(deleted_at, $4) \
+             failed_logins = 0, locked_until = NULL, roles = '', updated_at = $4, deleted_at = COALESCE(deleted_at, $4) \
              WHERE id = $1",
         )
         .bind(id.to_string())
@@ -214,30 +217,59 @@ impl UserStore for SqlStore {
         commit(tx).await
     }
 
-    async fn list_users(&self, page: &PageRequest) -> StoreResult<Page<User>> {
+    async fn list_users(&self, filter: &UserFilter, page: &PageRequest) -> StoreResult<Page<User>> {
         let limit = i64::from(page.effective_limit());
-        let rows = match &page.after {
-            None => sqlx::query(concat!(
-                "SELECT ",
-                user_cols!(),
-                " FROM users WHERE deleted_at IS NULL ORDER BY id LIMIT $1"
-            ))
-            .bind(limit + 1),
-            Some(after) => sqlx::query(concat!(
-                "SELECT ",
-                user_cols!(),
-                " FROM users WHERE deleted_at IS NULL AND id > $2 ORDER BY id LIMIT $1"
-            ))
-            .bind(limit + 1)
-            .bind(after.clone()),
+        let sql = list_users_sql(filter, page.after.is_some());
+        // Built from fixed fragments only; every value is bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(limit + 1);
+        if let Some(prefix) = &filter.email_prefix {
+            query = query.bind(prefix_pattern(prefix));
         }
-        .fetch_all(&self.pool)
-        .bounded()
-        .await
-        .map_err(db_err)?;
+        if let Some(after) = &page.after {
+            query = query.bind(after.clone());
+        }
+        let rows = query.fetch_all(&self.pool).bounded().await.map_err(db_err)?;
         let users = rows.iter().map(user_from_row).collect::<StoreResult<Vec<_>>>()?;
         Ok(page_by(users, limit, |u| u.id.to_string()))
     }
+}
+
+/// The listing's SQL: `$1` the limit, then the prefix pattern (`$2`) and the cursor when set.
+fn list_users_sql(filter: &UserFilter, after: bool) -> String {
+    let mut sql = format!("SELECT {} FROM users WHERE deleted_at IS NULL", user_cols!());
+    let mut next = 2;
+    if filter.email_prefix.is_some() {
+        sql.push_str(&format!(" AND email_normalized LIKE ${next} ESCAPE '\\'"));
+        next += 1;
+    }
+    match filter.verified {
+        Some(true) => sql.push_str(" AND email_verified_at IS NOT NULL"),
+        Some(false) => sql.push_str(" AND email_verified_at IS NULL"),
+        None => {}
+    }
+    match filter.active {
+        Some(true) => sql.push_str(" AND disabled_at IS NULL"),
+        Some(false) => sql.push_str(" AND disabled_at IS NOT NULL"),
+        None => {}
+    }
+    if after {
+        sql.push_str(&format!(" AND id > ${next}"));
+    }
+    sql.push_str(" ORDER BY id LIMIT $1");
+    sql
+}
+
+/// A LIKE pattern matching addresses that start with `prefix` (its wildcards escaped).
+fn prefix_pattern(prefix: &str) -> String {
+    let mut pattern = String::with_capacity(prefix.len() + 1);
+    for ch in prefix.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(ch);
+    }
+    pattern.push('%');
+    pattern
 }
 
 /// Deletes everything personal the user owns besides the account row and audit log, in one

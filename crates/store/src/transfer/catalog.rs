@@ -65,6 +65,7 @@ pub static TABLES: &[Table] = &[
             c("created_at", I),
             c("updated_at", I),
             c("deleted_at", I),
+            c("roles", T),
         ],
         key: &[0],
         live_only: false,

@@ -1,9 +1,11 @@
 //! Contract cases for user accounts.
 
 use keygate_core::error::StoreError;
-use keygate_core::model::{AuditAction, Consent, EmailTokenKind, EncryptedBlob, PasswordHash, TotpCredential};
+use keygate_core::model::{
+    AuditAction, Consent, EmailTokenKind, EncryptedBlob, PasswordHash, Role, Roles, TotpCredential,
+};
 use keygate_core::paging::PageRequest;
-use keygate_core::store::Stores;
+use keygate_core::store::{Stores, UserFilter};
 use keygate_core::{Clock, ManualClock};
 
 use super::fixtures::*;
@@ -106,7 +108,7 @@ pub async fn list_pages_in_creation_order(s: Stores, clock: ManualClock) {
     let mut listed = Vec::new();
     let mut page = PageRequest::first(3);
     loop {
-        let got = s.users.list_users(&page).await.unwrap();
+        let got = s.users.list_users(&UserFilter::default(), &page).await.unwrap();
         sizes.push(got.items.len());
         listed.extend(got.items.iter().map(|u| u.id));
         match got.next {
@@ -120,11 +122,98 @@ pub async fn list_pages_in_creation_order(s: Stores, clock: ManualClock) {
 
     // Erased accounts are not listed.
     s.users.erase_user(created[3], clock.now(), &[]).await.unwrap();
-    let all = s.users.list_users(&PageRequest::first(100)).await.unwrap();
+    let all = s
+        .users
+        .list_users(&UserFilter::default(), &PageRequest::first(100))
+        .await
+        .unwrap();
     let ids: Vec<_> = all.items.iter().map(|u| u.id).collect();
     assert_eq!(ids.len(), 6);
     assert!(!ids.contains(&created[3]));
     assert_eq!(all.next, None);
+}
+
+pub async fn list_filters_by_prefix_verification_and_state(s: Stores, clock: ManualClock) {
+    let now = clock.now();
+    let mut make = |addr: &str, verified: bool, active: bool| {
+        let mut u = user(addr, now);
+        u.email_verified_at = verified.then_some(now);
+        u.disabled_at = (!active).then_some(now);
+        clock.advance(std::time::Duration::from_millis(2));
+        u
+    };
+    let users = [
+        make("ann@example.com", true, true),
+        make("anna@example.com", false, true),
+        make("a_b@example.com", true, false),
+        make("axb@example.com", true, true),
+        make("bob@example.com", true, true),
+    ];
+    for u in &users {
+        s.users.create_user(u, &[]).await.unwrap();
+    }
+    let list = |filter: UserFilter| {
+        let s = s.clone();
+        async move {
+            let page = s.users.list_users(&filter, &PageRequest::first(100)).await.unwrap();
+            page.items.into_iter().map(|u| u.email.to_string()).collect::<Vec<_>>()
+        }
+    };
+    let prefix = |p: &str| UserFilter {
+        email_prefix: Some(p.to_owned()),
+        ..UserFilter::default()
+    };
+    assert_eq!(list(prefix("ann")).await, ["ann@example.com", "anna@example.com"]);
+    // LIKE's wildcards in a prefix are plain characters.
+    assert_eq!(list(prefix("a_")).await, ["a_b@example.com"]);
+    assert_eq!(list(prefix("%")).await, Vec::<String>::new());
+    assert_eq!(list(prefix("zed")).await, Vec::<String>::new());
+    let unverified = UserFilter {
+        verified: Some(false),
+        ..UserFilter::default()
+    };
+    assert_eq!(list(unverified).await, ["anna@example.com"]);
+    let inactive = UserFilter {
+        active: Some(false),
+        ..UserFilter::default()
+    };
+    assert_eq!(list(inactive).await, ["a_b@example.com"]);
+    let both = UserFilter {
+        email_prefix: Some("a".into()),
+        verified: Some(true),
+        active: Some(true),
+    };
+    assert_eq!(list(both.clone()).await, ["ann@example.com", "axb@example.com"]);
+
+    // Paging keeps the filter.
+    let first = s.users.list_users(&both, &PageRequest::first(1)).await.unwrap();
+    assert_eq!(first.items.len(), 1);
+    let cursor = first.next.expect("a second page");
+    let second = s.users.list_users(&both, &PageRequest::after(cursor, 1)).await.unwrap();
+    assert_eq!(second.items[0].email.as_str(), "axb@example.com");
+    assert_eq!(second.next, None);
+}
+
+pub async fn roles_round_trip_and_erasure_drops_them(s: Stores, clock: ManualClock) {
+    let mut u = user("root@example.com", clock.now());
+    u.roles = Roles::parse("admin").unwrap();
+    s.users.create_user(&u, &[]).await.unwrap();
+    let stored = s.users.get_user(u.id).await.unwrap().unwrap();
+    assert!(stored.roles.is_admin());
+
+    let mut changed = stored.clone();
+    changed.roles.revoke(&Role::admin());
+    changed.roles.grant(Role::parse("support").unwrap());
+    s.users.update_user(&changed, &[]).await.unwrap();
+    let stored = s.users.get_user(u.id).await.unwrap().unwrap();
+    assert!(!stored.roles.is_admin());
+    assert_eq!(stored.roles.to_stored(), "support");
+
+    changed.roles.grant(Role::admin());
+    s.users.update_user(&changed, &[]).await.unwrap();
+    s.users.erase_user(u.id, clock.now(), &[]).await.unwrap();
+    let erased = s.users.get_user(u.id).await.unwrap().unwrap();
+    assert!(erased.roles.is_empty(), "an erased account keeps no role");
 }
 
 pub async fn set_password_ends_other_sessions_and_revokes_families(s: Stores, clock: ManualClock) {

@@ -5,6 +5,7 @@
 
 pub mod clients;
 pub mod ops;
+pub mod users;
 
 pub use ops::{event_view, key_view};
 
@@ -16,6 +17,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use keygate_core::StoreError;
 use keygate_core::oauth::OAuthError;
+use keygate_core::operations::AdminPat;
 use keygate_core::secret_token::{SecretKind, SecretToken, constant_time_eq};
 use serde_json::json;
 
@@ -36,8 +38,16 @@ pub struct Admin {
 
 pub enum AdminError {
     Unauthorized,
+    /// Authenticated, but not as an administrator.
+    Forbidden,
     NotFound(&'static str),
     BadRequest(String),
+    /// The change conflicts with stored state (an address already taken).
+    Conflict(String),
+    /// Password hashing is saturated: retry shortly.
+    Busy,
+    /// The server's fault; the cause goes to the log, not to the caller.
+    Internal(String),
     OAuth(OAuthError),
     Store(StoreError),
 }
@@ -62,8 +72,34 @@ impl IntoResponse for AdminError {
                 "unauthorized",
                 "a valid admin bearer token is required".to_owned(),
             ),
+            AdminError::Forbidden => (
+                StatusCode::FORBIDDEN,
+                "insufficient_scope",
+                "this token does not carry the admin scope".to_owned(),
+            ),
             AdminError::NotFound(what) => (StatusCode::NOT_FOUND, "not_found", format!("no such {what}")),
             AdminError::BadRequest(text) => (StatusCode::BAD_REQUEST, "invalid_request", text),
+            AdminError::Conflict(text) => (StatusCode::CONFLICT, "conflict", text),
+            AdminError::Busy => {
+                let mut response = (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    axum::Json(json!({ "error": "temporarily_unavailable", "error_description": "the server is busy; retry shortly" })),
+                )
+                    .into_response();
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                no_store(response.headers_mut());
+                return response;
+            }
+            AdminError::Internal(cause) => {
+                tracing::error!(error = %cause, "admin request failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    "the server failed; see its log".to_owned(),
+                )
+            }
             AdminError::OAuth(err) => {
                 log_if_server_side(&err);
                 let status = StatusCode::from_u16(err.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
@@ -109,17 +145,17 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
-/// A usable PAT with the `admin` scope whose owner is an active account.
+/// A usable PAT with the `admin` scope whose owner is an active account; a valid PAT without
+/// that scope is authenticated but not allowed (403).
 async fn admin_pat(state: &AppState, bearer: &str) -> Result<Admin, AdminError> {
     let secret = SecretToken::parse(SecretKind::PersonalAccessToken, bearer).map_err(|_| AdminError::Unauthorized)?;
-    let owner = state
-        .operations
-        .admin_pat_owner(&secret)
-        .await?
-        .ok_or(AdminError::Unauthorized)?;
-    Ok(Admin {
-        actor: format!("user:{owner}"),
-    })
+    match state.operations.admin_pat(&secret).await? {
+        AdminPat::Admin(owner) => Ok(Admin {
+            actor: format!("user:{owner}"),
+        }),
+        AdminPat::NotAdmin => Err(AdminError::Forbidden),
+        AdminPat::Invalid => Err(AdminError::Unauthorized),
+    }
 }
 
 /// Logs a store failure the admin API could not turn into an answer.

@@ -10,7 +10,7 @@ use keygate_core::error::StoreResult;
 use keygate_core::ids::{SessionId, UserId};
 use keygate_core::model::{AuditEvent, PasswordHash, Session, User};
 use keygate_core::paging::{Page, PageRequest};
-use keygate_core::store::{SessionStore, UserStore};
+use keygate_core::store::{SessionStore, UserFilter, UserStore};
 
 use super::versions::{self as v, entry};
 use super::{CachedStores, both};
@@ -68,8 +68,8 @@ impl UserStore for CachedStores {
         both(result, delivered)
     }
 
-    async fn list_users(&self, page: &PageRequest) -> StoreResult<Page<User>> {
-        self.inner.users.list_users(page).await
+    async fn list_users(&self, filter: &UserFilter, page: &PageRequest) -> StoreResult<Page<User>> {
+        self.inner.users.list_users(filter, page).await
     }
 }
 

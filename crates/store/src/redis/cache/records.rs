@@ -6,8 +6,8 @@ use keygate_core::digest::TokenDigest;
 use keygate_core::email::Email;
 use keygate_core::ids::{ClientId, FamilyId, PatId, SessionId, TokenId, UserId};
 use keygate_core::model::{
-    AccessToken, AuthMethod, Client, GrantType, PasswordHash, PersonalAccessToken, Session, SigningAlg, TokenFormat,
-    User,
+    AccessToken, AuthMethod, Client, GrantType, PasswordHash, PersonalAccessToken, Roles, Session, SigningAlg,
+    TokenFormat, User,
 };
 use keygate_core::scope::Scopes;
 use serde::de::DeserializeOwned;
@@ -129,6 +129,9 @@ pub(crate) struct UserRecord {
     created_at: Timestamp,
     updated_at: Timestamp,
     deleted_at: Option<Timestamp>,
+    /// Stored form; absent in entries cached by a build before roles.
+    #[serde(default)]
+    roles: String,
 }
 
 impl Cached for User {
@@ -147,6 +150,7 @@ impl Cached for User {
             created_at: self.created_at,
             updated_at: self.updated_at,
             deleted_at: self.deleted_at,
+            roles: self.roles.to_stored(),
         }
     }
 
@@ -162,6 +166,7 @@ impl Cached for User {
             created_at: r.created_at,
             updated_at: r.updated_at,
             deleted_at: r.deleted_at,
+            roles: Roles::parse(&r.roles).ok()?,
         })
     }
 

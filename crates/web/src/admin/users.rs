@@ -1,0 +1,359 @@
+//! /admin/users: list (cursor paging, email-prefix search, verified and active filters), create,
+//! show, update (email, verified, active), delete (the same erasure as the self-service one), and
+//! per account: set password, unlock, sessions (list, end one, end all), revoke all tokens, reset
+//! TOTP, grant and revoke roles. Every change is audited with the admin as actor.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use keygate_core::accounts::{AccountError, NewUser, Operator, UserChanges, UserStatus};
+use keygate_core::ids::{SessionId, UserId};
+use keygate_core::model::{Role, Session, User};
+use keygate_core::operations::TokenOwner;
+use keygate_core::paging::PageRequest;
+use keygate_core::store::UserFilter;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use zeroize::Zeroizing;
+
+use super::{Admin, AdminError};
+use crate::http::ClientMeta;
+use crate::state::AppState;
+
+impl From<AccountError> for AdminError {
+    fn from(err: AccountError) -> Self {
+        match err {
+            AccountError::Store(e) => AdminError::Store(e),
+            AccountError::NotFound(what) => AdminError::NotFound(what),
+            AccountError::Conflict(text) => AdminError::Conflict(text.to_owned()),
+            AccountError::Busy => AdminError::Busy,
+            AccountError::Internal(cause) => AdminError::Internal(cause),
+            other => AdminError::BadRequest(other.to_string()),
+        }
+    }
+}
+
+/// The operator behind an admin request, for the audit log.
+fn operator(admin: &Admin, meta: keygate_core::accounts::RequestMeta) -> Operator {
+    Operator::new(admin.actor.clone(), meta)
+}
+
+fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AdminError> {
+    serde_json::from_slice(bytes).map_err(|e| AdminError::BadRequest(format!("invalid body: {e}")))
+}
+
+/// The account behind `{id}` (erased ones are gone).
+async fn account(state: &AppState, id: &str) -> Result<User, AdminError> {
+    let id = UserId::parse(id).ok_or(AdminError::NotFound("user"))?;
+    state.accounts.service.user_by_id(id).await.map_err(|e| match e {
+        AccountError::NotFound(_) => AdminError::NotFound("user"),
+        other => other.into(),
+    })
+}
+
+/// An account as the admin API shows it: never its password hash.
+pub fn user_view(user: &User) -> Value {
+    let time = |t: Option<keygate_core::Timestamp>| t.map(|t| t.to_rfc3339());
+    json!({
+        "id": user.id.to_string(),
+        "email": user.email.as_str(),
+        "email_verified": user.is_verified(),
+        "email_verified_at": time(user.email_verified_at),
+        "active": user.is_active(),
+        "disabled_at": time(user.disabled_at),
+        "has_password": user.password_hash.is_some(),
+        "roles": user.roles.iter().map(Role::as_str).collect::<Vec<_>>(),
+        "created_at": user.created_at.to_rfc3339(),
+        "updated_at": user.updated_at.to_rfc3339(),
+    })
+}
+
+/// [`user_view`] with the lock, TOTP and session figures.
+pub fn user_detail_view(user: &User, status: &UserStatus) -> Value {
+    let mut view = user_view(user);
+    view["locked"] = json!(status.is_locked());
+    view["locked_until"] = json!(status.locked_until.map(|t| t.to_rfc3339()));
+    view["totp_enabled"] = json!(status.totp_enabled);
+    view["live_sessions"] = json!(status.live_sessions);
+    view
+}
+
+pub fn session_view(session: &Session) -> Value {
+    json!({
+        "id": session.id,
+        "ip": session.ip,
+        "user_agent": session.user_agent,
+        "amr": session.amr,
+        "created_at": session.created_at.to_rfc3339(),
+        "last_seen_at": session.last_seen_at.to_rfc3339(),
+        "expires_at": session.idle_expires_at.min(session.absolute_expires_at).to_rfc3339(),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Addresses starting with this (case-insensitive).
+    pub email: Option<String>,
+    pub verified: Option<bool>,
+    pub active: Option<bool>,
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, AdminError> {
+    let filter = UserFilter {
+        email_prefix: query.email.filter(|e| !e.is_empty()),
+        verified: query.verified,
+        active: query.active,
+    };
+    if let Some(cursor) = &query.cursor
+        && UserId::parse(cursor).is_none()
+    {
+        return Err(AdminError::BadRequest("cursor is not one this API returned".into()));
+    }
+    let page = PageRequest {
+        after: query.cursor,
+        limit: query.limit.unwrap_or(100),
+    };
+    let page = state.accounts.service.list_users(&filter, &page).await?;
+    let items: Vec<Value> = page.items.iter().map(user_view).collect();
+    Ok(Json(json!({ "items": items, "next_cursor": page.next })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBody {
+    pub email: String,
+    pub password: Option<Zeroizing<String>>,
+    #[serde(default)]
+    pub verified: bool,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    admin: Admin,
+    ClientMeta(meta): ClientMeta,
+    bytes: axum::body::Bytes,
+) -> Result<Response, AdminError> {
+    let body: CreateBody = parse_body(&bytes)?;
+    let new = NewUser {
+        email: body.email,
+        password: body.password,
+        verified: body.verified,
+    };
+    let user = state.accounts.service.create_user(new, &operator(&admin, meta)).await?;
+    Ok((StatusCode::CREATED, Json(user_view(&user))).into_response())
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<String>,
+) -> Result<Response, AdminError> {
+    let user = account(&state, &id).await?;
+    let status = state.accounts.service.user_status(&user).await?;
+    Ok(Json(user_detail_view(&user, &status)).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateBody {
+    pub email: Option<String>,
+    pub verified: Option<bool>,
+    pub active: Option<bool>,
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    admin: Admin,
+    ClientMeta(meta): ClientMeta,
+    Path(id): Path<String>,
+    bytes: axum::body::Bytes,
+) -> Result<Response, AdminError> {
+    let body: UpdateBody = parse_body(&bytes)?;
+    let user = account(&state, &id).await?;
+    let changes = UserChanges {
+        email: body.email,
+        verified: body.verified,
+        active: body.active,
+    };
+    let service = &state.accounts.service;
+    let user = service.update_user(&user, &changes, &operator(&admin, meta)).await?;
+    let status = service.user_status(&user).await?;
+    Ok(Json(user_detail_view(&user, &status)).into_response())
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    admin: Admin,
+    ClientMeta(meta): ClientMeta,
+    Path(id): Path<String>,
+) -> Result<Response, AdminError> {
+    let user = account(&state, &id).await?;
+    state
+        .accounts
+        .service
+        .erase_as_operator(&user, &operator(&admin, meta))
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordBody {
+    pub password: Zeroizing<String>,
+}
+
+pub async fn set_password(
+    State(state): State<AppState>,
+    admin: Admin,
+    ClientMeta(meta): ClientMeta,
+    Path(id): Path<String>,
+    bytes: axum::body::Bytes,
+) -> Result<Response, AdminError> {
+    let body: PasswordBody = parse_body(&bytes)?;
+    let user = account(&state, &id).await?;
+    state
+        .accounts
+        .service
+        .set_password_as_operator(&user, &body.password, &operator(&admin, meta))
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub async fn unlock(
+    State(state): State<AppState>,
+    admin: Admin,
+    ClientMeta(meta): ClientMeta,
+    Path(id): Path<String>,
+) -> Result<Response, AdminError> {
+    let user = account(&state, &id).await?;
+    state
+        .accounts
+        .service
+        .unlock_user(&user, &operator(&admin, meta))
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub async fn sessions(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<String>,
+) -> Result<Response, AdminError> {
+    let user = account(&state, &id).await?;
+    let sessions = state.accounts.service.list_sessions(&user).await?;
+    let items: Vec<Value> = sessions.iter().map(session_view).collect();
+    Ok(Json(json!({ "items": items })).into_response())
+}
+
+pub async fn end_sessions(
+    State(state): State<AppState>,
+    admin: Admin,
+    ClientMeta(meta): ClientMeta,
+    Path(id): Path<String>,
+) -> Result<Response, AdminError> {
+    let user = account(&state, &id).await?;
+    let ended = state
+        .accounts
+        .service
+        .end_all_sessions(&user, &operator(&admin, meta))
+        .await?;
+    Ok(Json(json!({ "ended_sessions": ended })).into_response())
+}
+
+pub async fn end_session(
+    State(state): State<AppState>,
+    admin: Admin,
+    ClientMeta(meta): ClientMeta,
+    Path((id, session)): Path<(String, String)>,
+) -> Result<Response, AdminError> {
+    let user = account(&state, &id).await?;
+    let session = SessionId::parse(&session).ok_or(AdminError::NotFound("session"))?;
+    state
+        .accounts
+        .service
+        .end_user_session(&user, session, &operator(&admin, meta))
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub async fn revoke_tokens(
+    State(state): State<AppState>,
+    admin: Admin,
+    ClientMeta(meta): ClientMeta,
+    Path(id): Path<String>,
+) -> Result<Response, AdminError> {
+    let user = account(&state, &id).await?;
+    let revoked = state
+        .operations
+        .revoke_tokens(&TokenOwner::User(user.id, None), &admin.actor, &meta)
+        .await?;
+    Ok(Json(json!({ "revoked_families": revoked })).into_response())
+}
+
+pub async fn reset_totp(
+    State(state): State<AppState>,
+    admin: Admin,
+    ClientMeta(meta): ClientMeta,
+    Path(id): Path<String>,
+) -> Result<Response, AdminError> {
+    let user = account(&state, &id).await?;
+    let removed = state
+        .accounts
+        .service
+        .reset_totp(&user, &operator(&admin, meta))
+        .await?;
+    Ok(Json(json!({ "totp_removed": removed })).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleBody {
+    pub role: String,
+}
+
+/// POST grants `{role}`, DELETE on `/roles/{role}` revokes it; both answer the account.
+pub async fn grant_role(
+    State(state): State<AppState>,
+    admin: Admin,
+    ClientMeta(meta): ClientMeta,
+    Path(id): Path<String>,
+    bytes: axum::body::Bytes,
+) -> Result<Response, AdminError> {
+    let body: RoleBody = parse_body(&bytes)?;
+    let role = Role::parse(&body.role).map_err(|e| AdminError::BadRequest(e.to_string()))?;
+    change_role(state, admin, meta, id, role, true).await
+}
+
+pub async fn revoke_role(
+    State(state): State<AppState>,
+    admin: Admin,
+    ClientMeta(meta): ClientMeta,
+    Path((id, role)): Path<(String, String)>,
+) -> Result<Response, AdminError> {
+    let role = Role::parse(&role).map_err(|e| AdminError::BadRequest(e.to_string()))?;
+    change_role(state, admin, meta, id, role, false).await
+}
+
+async fn change_role(
+    state: AppState,
+    admin: Admin,
+    meta: keygate_core::accounts::RequestMeta,
+    id: String,
+    role: Role,
+    granted: bool,
+) -> Result<Response, AdminError> {
+    let user = account(&state, &id).await?;
+    let service = &state.accounts.service;
+    service.set_role(&user, role, granted, &operator(&admin, meta)).await?;
+    let user = service.user_by_id(user.id).await?;
+    Ok(Json(user_view(&user)).into_response())
+}
