@@ -9,7 +9,7 @@ use axum::routing::{delete, get, post};
 use crate::api::{account as api_account, auth as api_auth, credentials as api_credentials};
 use crate::http::{csrf, limits};
 use crate::oauth::{authorize, consent, discovery, logout, token, userinfo};
-use crate::pages::{account, auth, password, register, static_files};
+use crate::pages::{account, auth, console, password, register, static_files};
 use crate::state::AppState;
 use crate::{admin, api, health, layers, metrics};
 
@@ -51,6 +51,18 @@ pub fn router(state: AppState) -> Router {
         .route("/account/totp/enable",                     post(account::totp_enable))
         .route("/account/totp/disable",                    post(account::totp_disable))
         .route("/consent",                                 get(consent::consent_page).post(consent::consent_submit))
+        // The admin console: accounts holding the admin role (the JSON admin API is below).
+        .route("/admin",                                   get(console::home::home))
+        .route("/admin/console/users",                     get(console::users::list))
+        .route("/admin/console/users/{id}",                get(console::users::show))
+        .route("/admin/console/users/{id}/action",         post(console::users::act))
+        .route("/admin/console/clients",                   get(console::clients::list).post(console::clients::create))
+        .route("/admin/console/clients/{id}",              get(console::clients::show).post(console::clients::update))
+        .route("/admin/console/clients/{id}/secret",       post(console::clients::rotate_secret))
+        .route("/admin/console/clients/{id}/delete",       post(console::clients::delete))
+        .route("/admin/console/keys",                      get(console::keys::list))
+        .route("/admin/console/keys/rotate",               post(console::keys::rotate))
+        .route("/admin/console/audit",                     get(console::audit::list))
         .layer(from_fn_with_state(state.pages.clone(), csrf::protect));
 
     // The account JSON API: JSON bodies only, no foreign Origin, small bodies, never cached.

@@ -36,6 +36,9 @@ pub enum TokenFormat {
 macro_rules! string_enum {
     ($ty:ident { $($variant:ident = $s:literal),* $(,)? }) => {
         impl $ty {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$ty] = &[$($ty::$variant),*];
+
             pub fn as_str(self) -> &'static str {
                 match self { $($ty::$variant => $s),* }
             }

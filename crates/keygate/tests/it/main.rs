@@ -15,6 +15,7 @@ mod accounts_cli;
 mod accounts_data;
 mod accounts_mfa;
 mod accounts_reset;
+mod admin_console;
 mod admin_users;
 mod browser;
 mod cli;

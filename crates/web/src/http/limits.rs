@@ -68,6 +68,21 @@ pub const OTHER_FIELD: usize = 1024;
 /// Fields exempt from the control-character rule: secrets that are only hashed, never stored.
 pub const PASSWORD_FIELDS: &[&str] = &["password", "password_confirmation", "current_password", "new_password"];
 
+/// Form fields that are lists typed one item per line (the admin console's textareas): line
+/// breaks are their separators, every other control character is still refused.
+pub const MULTILINE_FIELDS: &[&str] = &["redirect_uris", "post_logout_redirect_uris"];
+
+/// Whether a form field's value is refused for a control character.
+fn form_value_refused(name: &str, value: &str) -> bool {
+    if PASSWORD_FIELDS.contains(&name) {
+        return false;
+    }
+    if MULTILINE_FIELDS.contains(&name) {
+        return value.chars().any(|c| c.is_control() && c != '\r' && c != '\n');
+    }
+    has_control(value)
+}
+
 /// Why a value was refused; `Display` is the sentence for the caller.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InputError {
@@ -209,8 +224,8 @@ pub async fn refuse_control_forms(request: Request, next: Next) -> Response {
     let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
         return StatusCode::PAYLOAD_TOO_LARGE.into_response();
     };
-    let refused = form_urlencoded::parse(&bytes)
-        .any(|(name, value)| has_control(&name) || (!PASSWORD_FIELDS.contains(&name.as_ref()) && has_control(&value)));
+    let refused =
+        form_urlencoded::parse(&bytes).any(|(name, value)| has_control(&name) || form_value_refused(&name, &value));
     if refused {
         return control_refusal("a form field holds a control character");
     }
@@ -280,6 +295,17 @@ mod tests {
         assert!(check_oauth_param("client_id", "del\u{7f}").is_err());
         assert!(check_oauth_param("x\0", "v").is_err());
         assert!(check_oauth_param("state", "ünïcode ok").is_ok());
+    }
+
+    #[test]
+    fn form_lists_may_break_lines_and_nothing_else() {
+        assert!(!form_value_refused(
+            "redirect_uris",
+            "https://a.example/cb\r\nhttps://b.example/cb"
+        ));
+        assert!(form_value_refused("redirect_uris", "https://a.example/\0cb"));
+        assert!(form_value_refused("client_name", "two\nlines"));
+        assert!(!form_value_refused("password", "tab\there"));
     }
 
     #[test]

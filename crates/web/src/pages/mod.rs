@@ -1,5 +1,6 @@
 //! The server-rendered HTML pages (DESIGN §4): sign-in (with the TOTP step), registration, email
-//! verification, password reset, the account page (sessions, tokens, TOTP) and sign-out.
+//! verification, password reset, the account page (sessions, tokens, TOTP), sign-out, and the
+//! admin console ([`console`]).
 //! Every page route sits behind the form CSRF layer ([`crate::http::csrf::protect`]); a
 //! successful form POST answers 303, a refused one shows the form again with the message next to
 //! its field. Templates and the shared page fields are the floor's ([`crate::http::html`]); the
@@ -7,6 +8,7 @@
 
 pub mod account;
 pub mod auth;
+pub mod console;
 mod cookies;
 mod errors;
 mod flash;

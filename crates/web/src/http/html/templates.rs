@@ -29,6 +29,24 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ("logout.html", include_str!("../../../templates/logout.html")),
     ("consent.html", include_str!("../../../templates/consent.html")),
     ("error.html", include_str!("../../../templates/error.html")),
+    ("admin_base.html", include_str!("../../../templates/admin_base.html")),
+    (
+        "admin_macros.html",
+        include_str!("../../../templates/admin_macros.html"),
+    ),
+    ("admin_home.html", include_str!("../../../templates/admin_home.html")),
+    ("admin_users.html", include_str!("../../../templates/admin_users.html")),
+    ("admin_user.html", include_str!("../../../templates/admin_user.html")),
+    (
+        "admin_clients.html",
+        include_str!("../../../templates/admin_clients.html"),
+    ),
+    (
+        "admin_client.html",
+        include_str!("../../../templates/admin_client.html"),
+    ),
+    ("admin_keys.html", include_str!("../../../templates/admin_keys.html")),
+    ("admin_audit.html", include_str!("../../../templates/admin_audit.html")),
 ];
 
 /// The template environment, built once at start-up.
