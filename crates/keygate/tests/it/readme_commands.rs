@@ -189,6 +189,9 @@ async fn run_bash(dir: &Path, bin: &Path, script: &str) -> Output {
         .arg(&script_file)
         .current_dir(dir)
         .env("PATH", path)
+        // curl and PyJWT talk to the server on loopback, never through a proxy from the env.
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("no_proxy", "127.0.0.1,localhost")
         .stdin(Stdio::null())
         .kill_on_drop(true);
     for (name, _) in std::env::vars() {
