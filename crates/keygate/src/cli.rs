@@ -182,3 +182,16 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()
         .map_err(|e| anyhow::anyhow!("cannot start the async runtime ({e})"))
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap checks a command's definition only when it is parsed (and only in debug builds);
+    /// this checks every subcommand at once, so a clash such as two arguments with one id fails
+    /// here rather than in a user's `keygate client update`.
+    #[test]
+    fn every_subcommand_is_well_formed() {
+        super::Cli::command().debug_assert();
+    }
+}

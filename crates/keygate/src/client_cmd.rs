@@ -36,6 +36,9 @@ pub enum ClientAction {
     },
     /// Change the given fields of a client.
     Update {
+        // Its own id: the flattened metadata has a `--client-id` flag, and clap refuses two
+        // arguments with one id (a panic in debug builds).
+        #[arg(id = "id", value_name = "CLIENT_ID")]
         client_id: String,
         #[command(flatten)]
         metadata: MetadataArgs,

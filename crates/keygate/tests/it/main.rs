@@ -34,6 +34,7 @@ mod oauth_rp;
 mod oauth_tokens;
 mod pages;
 mod pages_flow;
+mod readme_commands;
 mod redis_instances;
 mod redis_sentinel;
 mod serve_demo;
