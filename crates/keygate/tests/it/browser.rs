@@ -1,7 +1,8 @@
 //! The pages in a real browser: headless Chromium (Debian's `chromium` and `chromium-driver`)
 //! driven over WebDriver registers, follows the verification link from the outbox, signs in,
 //! turns on two-step verification and signs in with it, resets the password from the emailed
-//! link, and ends another device's session. Without Chromium the test skips with a note; with
+//! link, and ends another device's session; an admin uses the console on a phone-sized and a wide
+//! window. Without Chromium the test skips with a note; with
 //! CI=true it fails instead.
 
 use crate::common;
@@ -264,5 +265,153 @@ async fn a_user_registers_signs_in_with_totp_resets_the_password_and_ends_a_sess
         "the phone is signed out"
     );
 
+    browser.close().await.unwrap();
+}
+
+/// Whether the page fits the window's width (tables scroll inside their own box).
+async fn fits_width(browser: &Client) -> bool {
+    let fits = browser
+        .execute(
+            "return document.documentElement.scrollWidth <= window.innerWidth + 1;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    fits.as_bool().unwrap_or(false)
+}
+
+/// Saves a screenshot into `$KEYGATE_SCREENSHOTS` when set, for a person to look at.
+async fn keep_screenshot(browser: &Client, name: &str) {
+    if let Ok(dir) = std::env::var("KEYGATE_SCREENSHOTS") {
+        let png = browser.screenshot().await.unwrap();
+        std::fs::write(std::path::Path::new(&dir).join(format!("{name}.png")), png).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_uses_the_console_on_a_phone_and_a_wide_screen() {
+    let Some(driver) = start_driver().await else { return };
+    let Some(env) = PagesEnv::start(Kind::Sqlite).await else {
+        return;
+    };
+    let service = &env.server.state.accounts.service;
+    let by = keygate_core::accounts::Operator::new("test", Default::default());
+    for (email, admin) in [("root@example.com", true), ("dana@example.com", false)] {
+        let new = keygate_core::accounts::NewUser {
+            email: email.to_owned(),
+            password: Some(zeroize::Zeroizing::new(PASSWORD.to_owned())),
+            verified: true,
+        };
+        let user = service.create_user(new, &by).await.unwrap();
+        if admin {
+            let role = keygate_core::model::Role::admin();
+            service.set_role(&user, role, true, &by).await.unwrap();
+        }
+    }
+    let profile = tempfile::tempdir().unwrap();
+    let browser = open_browser(&driver, profile.path()).await;
+    let base = env.server.base.clone();
+
+    // A phone: sent to sign in, then back to the console.
+    browser.set_window_size(390, 844).await.unwrap();
+    browser.goto(&format!("{base}/admin")).await.unwrap();
+    wait_for(&browser, "/login?return_to=%2Fadmin").await;
+    submit(
+        &browser,
+        "/login",
+        &[("email", "root@example.com"), ("password", PASSWORD)],
+    )
+    .await;
+    wait_for(&browser, "/admin").await;
+    assert!(text(&browser, "main").await.contains("Accounts"));
+    assert!(fits_width(&browser).await, "the overview fits a phone");
+    keep_screenshot(&browser, "console-home-phone").await;
+
+    // Find an account and deactivate it.
+    browser.goto(&format!("{base}/admin/console/users")).await.unwrap();
+    let search = browser
+        .find(Locator::Css("form[action='/admin/console/users'] [name='email']"))
+        .await
+        .unwrap();
+    search.send_keys("dan").await.unwrap();
+    browser
+        .find(Locator::Css("form[action='/admin/console/users'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&browser, "/admin/console/users?email=dan&verified=&active=").await;
+    assert_eq!(
+        browser.find_all(Locator::Css("#users tbody tr")).await.unwrap().len(),
+        1
+    );
+    assert!(fits_width(&browser).await, "the user list fits a phone");
+    keep_screenshot(&browser, "console-users-phone").await;
+    browser
+        .find(Locator::LinkText("dana@example.com"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    appears(&browser, "#account-state").await;
+    let deactivate = browser
+        .find(Locator::XPath("//button[normalize-space()='Deactivate']"))
+        .await
+        .unwrap();
+    deactivate.click().await.unwrap();
+    let notice = appears(&browser, ".notice").await;
+    assert!(notice.text().await.unwrap().contains("deactivated"));
+    assert_eq!(text(&browser, "#account-state").await, "deactivated");
+    assert!(fits_width(&browser).await, "an account fits a phone");
+    keep_screenshot(&browser, "console-user-phone").await;
+
+    // A wide screen: register a client, one redirect URI per line, and read its secret once.
+    browser.set_window_size(1280, 900).await.unwrap();
+    browser.goto(&format!("{base}/admin/console/clients")).await.unwrap();
+    submit(
+        &browser,
+        "/admin/console/clients",
+        &[
+            ("client_name", "Reports"),
+            (
+                "redirect_uris",
+                "https://reports.example/cb\nhttps://reports.example/cb2",
+            ),
+        ],
+    )
+    .await;
+    let secret = appears(&browser, "#client-secret").await.text().await.unwrap();
+    assert!(secret.starts_with("kgs_"), "{secret}");
+    let id = text(&browser, "#client-id").await;
+    let uris = browser
+        .find(Locator::Css("#redirect_uris"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert_eq!(uris, "https://reports.example/cb\nhttps://reports.example/cb2");
+    keep_screenshot(&browser, "console-client-wide").await;
+    let answer = reqwest::Client::new()
+        .post(format!("{base}/oauth2/token"))
+        .basic_auth(&id, Some(&secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    // The form's default grants are the code flow and refresh, so the secret authenticates and
+    // the grant is refused as not the client's.
+    assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+    assert!(answer.text().await.unwrap().contains("unauthorized_client"));
+
+    browser.goto(&format!("{base}/admin/console/audit")).await.unwrap();
+    assert!(browser.find_all(Locator::Css("#events tbody tr")).await.unwrap().len() >= 3);
+    keep_screenshot(&browser, "console-audit-wide").await;
+    browser.set_window_size(390, 844).await.unwrap();
+    assert!(fits_width(&browser).await, "the audit log fits a phone");
+    keep_screenshot(&browser, "console-audit-phone").await;
     browser.close().await.unwrap();
 }
