@@ -25,6 +25,7 @@ mod fleet;
 mod http;
 mod janitor;
 mod mail;
+mod metrics_scrape;
 mod oauth_admin;
 mod oauth_authorize;
 mod oauth_endpoints;
