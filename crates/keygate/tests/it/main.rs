@@ -17,6 +17,7 @@ mod accounts_mfa;
 mod accounts_reset;
 mod browser;
 mod cli;
+mod contrib_systemd;
 mod edge_accounts;
 mod edge_config;
 mod edge_oauth;
