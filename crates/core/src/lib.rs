@@ -21,6 +21,7 @@ pub mod redirect_uri;
 pub mod scope;
 pub mod secret_token;
 pub mod store;
+pub mod telemetry;
 pub mod totp;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};

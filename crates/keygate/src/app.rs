@@ -31,6 +31,7 @@ pub async fn build_state(
     metrics: Metrics,
 ) -> anyhow::Result<AppState> {
     let redis = crate::store::open_redis(config).await?;
+    crate::telemetry::register(redis.is_some());
     let stores = match &redis {
         Some(handle) => keygate_store::layer_redis(stores, handle),
         None => stores,

@@ -70,7 +70,7 @@ pub async fn purge(
             .await?;
         for (kind, deleted) in counts(&round) {
             if deleted > 0 {
-                metrics::counter!("keygate_janitor_deleted_total", "kind" => kind).increment(deleted);
+                metrics::counter!(crate::telemetry::JANITOR_DELETED, "kind" => kind).increment(deleted);
             }
         }
         if round.total() == 0 {

@@ -24,5 +24,6 @@ pub mod runtime;
 pub mod serve;
 pub mod stats_cmd;
 pub mod store;
+pub mod telemetry;
 pub mod transfer_support;
 pub mod user_cmd;

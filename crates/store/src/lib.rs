@@ -5,6 +5,7 @@
 pub mod memory;
 pub mod redis;
 pub mod sql;
+pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod transfer;
@@ -91,6 +92,14 @@ impl Backend {
         match self {
             Backend::Memory(_) => Ok(()),
             Backend::Sql(s) => s.check_schema().await,
+        }
+    }
+
+    /// Sets the connection-pool gauges from the pool as it is now (SQL; nothing in memory). Cheap:
+    /// call it before each scrape.
+    pub fn record_pool_metrics(&self) {
+        if let Backend::Sql(s) = self {
+            s.record_pool_metrics();
         }
     }
 

@@ -15,6 +15,7 @@ use serde_json::json;
 pub use crate::state::{ReadinessProbe, ReadyCheck};
 
 use crate::http::error::{RETRY_AFTER_SECS, cause_chain};
+use crate::http::metrics::{READY_DEGRADED, READY_FAILING};
 use crate::state::AppState;
 
 pub async fn live() -> Json<serde_json::Value> {
@@ -116,7 +117,10 @@ fn readiness_response(components: Vec<ComponentHealth>) -> Response {
         (true, true) => "ok",
     };
     for name in &degraded {
-        metrics::counter!("keygate_ready_degraded_total", "component" => *name).increment(1);
+        metrics::counter!(READY_DEGRADED, "component" => *name).increment(1);
+    }
+    for name in &failing {
+        metrics::counter!(READY_FAILING, "component" => *name).increment(1);
     }
     let body = Json(json!({
         "status": status,

@@ -75,7 +75,7 @@ async fn time_limit(
         Ok(response) => response,
         Err(_) => {
             tracing::warn!(limit_ms = limit.as_millis(), "request timed out");
-            metrics::counter!("keygate_request_timeouts_total").increment(1);
+            metrics::counter!(crate::http::metrics::REQUEST_TIMEOUTS).increment(1);
             unavailable_response()
         }
     }

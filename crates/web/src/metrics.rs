@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-pub use crate::http::metrics::{Metrics, MetricsToken, REQUEST_DURATION, REQUESTS_TOTAL};
+pub use crate::http::metrics::{Metrics, MetricsToken, REQUEST_DURATION, REQUESTS_TOTAL, register};
 use crate::state::AppState;
 
 pub async fn endpoint(State(state): State<AppState>, headers: HeaderMap) -> Response {

@@ -7,6 +7,7 @@ use crate::email::Email;
 use crate::model::{AuditAction, Outcome, Session, User};
 use crate::password_hash;
 use crate::secret_token::{SecretKind, SecretToken};
+use crate::telemetry::{LoginOutcome, count_login};
 
 use super::throttle::{Attempt, email_key};
 use super::{AccountError, AccountResult, Accounts, RequestMeta};
@@ -82,6 +83,22 @@ impl Accounts {
         previous_session: Option<&str>,
         meta: &RequestMeta,
     ) -> AccountResult<LoginSuccess> {
+        let code_given = request.totp.is_some();
+        let result = self.login_uncounted(request, previous_session, meta).await;
+        count_login(
+            result
+                .as_ref()
+                .map_or_else(|err| LoginOutcome::of_error(err, code_given), |_| LoginOutcome::Success),
+        );
+        result
+    }
+
+    async fn login_uncounted(
+        &self,
+        request: LoginRequest,
+        previous_session: Option<&str>,
+        meta: &RequestMeta,
+    ) -> AccountResult<LoginSuccess> {
         let login = parse_email(&request.email)?;
         let (user, attempt) = self.first_factor(&login, &request.password, meta).await?;
         let (amr, attempt) = match (self.totp_enabled(&user).await?, request.totp.as_deref()) {
@@ -94,6 +111,24 @@ impl Accounts {
 
     /// The pages' first step: the password. A TOTP user gets a pending token instead of a session.
     pub async fn login_password_step(
+        &self,
+        email: &str,
+        password: &str,
+        previous_session: Option<&str>,
+        meta: &RequestMeta,
+    ) -> AccountResult<PasswordStep> {
+        let result = self
+            .login_password_step_uncounted(email, password, previous_session, meta)
+            .await;
+        count_login(match &result {
+            Ok(PasswordStep::Done(_)) => LoginOutcome::Success,
+            Ok(PasswordStep::MfaRequired(_)) => LoginOutcome::MfaRequired,
+            Err(err) => LoginOutcome::of_error(err, false),
+        });
+        result
+    }
+
+    async fn login_password_step_uncounted(
         &self,
         email: &str,
         password: &str,
@@ -115,6 +150,24 @@ impl Accounts {
     /// The pages' second step: the code for a pending login. An unknown or expired pending token
     /// is `Unauthenticated` (start again); a wrong code is `MfaRequired` and counts as a failure.
     pub async fn login_second_step(
+        &self,
+        pending: &str,
+        code: &str,
+        previous_session: Option<&str>,
+        meta: &RequestMeta,
+    ) -> AccountResult<LoginSuccess> {
+        let result = self
+            .login_second_step_uncounted(pending, code, previous_session, meta)
+            .await;
+        count_login(
+            result
+                .as_ref()
+                .map_or_else(|err| LoginOutcome::of_error(err, true), |_| LoginOutcome::Success),
+        );
+        result
+    }
+
+    async fn login_second_step_uncounted(
         &self,
         pending: &str,
         code: &str,

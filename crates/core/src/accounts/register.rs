@@ -7,6 +7,7 @@ use crate::email::Email;
 use crate::error::StoreError;
 use crate::model::{AuditAction, EmailToken, EmailTokenKind, Outcome, User};
 use crate::secret_token::{SecretKind, SecretToken};
+use crate::telemetry::count_registration;
 
 use super::throttle::email_key;
 use super::{AccountError, AccountResult, Accounts, RequestMeta, emails};
@@ -21,6 +22,25 @@ impl Accounts {
         confirmation: &str,
         meta: &RequestMeta,
     ) -> AccountResult<()> {
+        let result = self.register_uncounted(email, password, confirmation, meta).await;
+        count_registration(match &result {
+            Ok(created) if *created => "created",
+            Ok(_) => "already_registered",
+            Err(AccountError::Invalid { .. } | AccountError::WeakPassword(_)) => "rejected",
+            Err(AccountError::RateLimited { .. }) => "rate_limited",
+            Err(_) => "error",
+        });
+        result.map(|_| ())
+    }
+
+    /// Whether an account was created (false: the address was taken).
+    async fn register_uncounted(
+        &self,
+        email: &str,
+        password: &str,
+        confirmation: &str,
+        meta: &RequestMeta,
+    ) -> AccountResult<bool> {
         if !crate::secret_token::constant_time_eq(password.as_bytes(), confirmation.as_bytes()) {
             return Err(AccountError::invalid(
                 "password_confirmation",
@@ -34,12 +54,12 @@ impl Accounts {
         let user = User::new(email.clone(), Some(hash), self.now());
         let event = self.user_event(AuditAction::UserRegistered, user.id, Outcome::Success, meta);
         match self.stores().users.create_user(&user, &[event]).await {
-            Ok(()) => self.send_verification(&user).await,
+            Ok(()) => self.send_verification(&user).await.map(|()| true),
             Err(StoreError::Conflict(_)) => {
                 if self.may_email(&email_key(&email.normalized())).await? {
                     self.send(emails::already_registered(&email, self.issuer())).await;
                 }
-                Ok(())
+                Ok(false)
             }
             Err(err) => Err(err.into()),
         }

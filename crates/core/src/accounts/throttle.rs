@@ -160,6 +160,7 @@ impl Accounts {
                 ephemeral
                     .put(&format!("acct:iplock:{ip}"), &ends.as_millis().to_be_bytes(), now, ttl)
                     .await?;
+                crate::telemetry::count_lockout("ip");
                 locked = Some(ttl);
             }
         }
@@ -178,6 +179,7 @@ impl Accounts {
                 // After the lock (never before it: an attempt that reads the new generation must
                 // then see the lock), the next window counts from zero.
                 self.start_generation(&attempt.key, attempt.generation + 1).await?;
+                crate::telemetry::count_lockout("account");
                 locked = Some(locked.map_or(config.lockout_duration, |d: Duration| d.max(config.lockout_duration)));
                 let mut lock_event = AuditEvent::new(AuditAction::AccountLocked, actor, Outcome::Success, now)
                     .from_request(meta.ip.clone(), meta.user_agent.clone())
@@ -264,6 +266,10 @@ impl Accounts {
             .ephemeral
             .incr(&format!("acct:mail:{email}:{bucket}"), now, HOUR)
             .await?;
-        Ok(count <= i64::from(self.config().emails_per_address_per_hour))
+        let allowed = count <= i64::from(self.config().emails_per_address_per_hour);
+        if !allowed {
+            crate::telemetry::count_email_suppressed();
+        }
+        Ok(allowed)
     }
 }

@@ -160,9 +160,10 @@ impl TokenService {
         client: &Client,
         family: crate::ids::FamilyId,
         user: Option<crate::ids::UserId>,
-        what: &str,
+        what: &'static str,
         meta: &RequestMeta,
     ) -> OAuthResult<()> {
+        crate::telemetry::count_token_reuse(what);
         let now = self.clock.now();
         let mut event = token_event(
             AuditAction::TokenReuseDetected,

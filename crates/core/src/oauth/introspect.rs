@@ -172,6 +172,7 @@ impl TokenService {
     pub async fn introspect(&self, caller: &Client, token: &str, meta: &RequestMeta) -> OAuthResult<Introspection> {
         let now = self.clock.now();
         let live = self.resolve_any(token).await?.filter(|t| t.client_id == caller.id);
+        crate::telemetry::count_introspection(live.is_some());
         let details = json!({
             "active": live.is_some(),
             "jti": live.as_ref().map(|t| t.id.clone()),

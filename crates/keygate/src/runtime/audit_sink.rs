@@ -47,7 +47,7 @@ impl AuditSink for BatchingAuditSink {
     fn record(&self, events: Vec<AuditEvent>) {
         for event in events {
             if self.tx.try_send(event).is_err() {
-                metrics::counter!("keygate_audit_events_dropped_total").increment(1);
+                metrics::counter!(crate::telemetry::AUDIT_DROPPED).increment(1);
                 tracing::warn!("audit queue full or closed: an audit event was dropped");
             }
         }

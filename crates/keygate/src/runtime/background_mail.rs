@@ -24,9 +24,9 @@ impl Mailer for BackgroundMailer {
         let message = message.clone();
         tokio::spawn(async move {
             match inner.send(&message).await {
-                Ok(()) => metrics::counter!("keygate_emails_sent_total", "outcome" => "sent").increment(1),
+                Ok(()) => metrics::counter!(crate::telemetry::EMAILS_SENT, "outcome" => "sent").increment(1),
                 Err(err) => {
-                    metrics::counter!("keygate_emails_sent_total", "outcome" => "failed").increment(1);
+                    metrics::counter!(crate::telemetry::EMAILS_SENT, "outcome" => "failed").increment(1);
                     tracing::error!(error = %keygate_web::error::cause_chain(&err), subject = %message.subject, "sending an email failed");
                 }
             }

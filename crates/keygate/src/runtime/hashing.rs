@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use keygate_core::accounts::{HashError, PasswordHasher};
@@ -13,6 +13,18 @@ use keygate_core::model::PasswordHash;
 use keygate_core::password_hash;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use zeroize::Zeroizing;
+
+/// Requests waiting for a hashing slot right now (a gauge).
+pub const HASH_QUEUE_DEPTH: &str = "keygate_password_hash_queue_depth";
+/// `max_waiting` and `max_concurrent` (gauges).
+pub const HASH_QUEUE_CAPACITY: &str = "keygate_password_hash_queue_capacity";
+pub const HASH_SLOTS: &str = "keygate_password_hash_slots";
+/// How long each hash waited for its slot (zero when one was free), in seconds.
+pub const HASH_WAIT: &str = "keygate_password_hash_wait_seconds";
+/// How long each hash took on its thread, in seconds.
+pub const HASH_DURATION: &str = "keygate_password_hash_duration_seconds";
+/// Hashes refused because the queue was full or the wait too long (`reason`).
+pub const HASH_REFUSED: &str = "keygate_password_hash_refused_total";
 
 /// Limits of the pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,6 +70,9 @@ impl HashingPool {
         if tokio::task::spawn_blocking(password_hash::warm_up).await.is_err() {
             tracing::error!("computing the dummy password hash failed");
         }
+        // The limits, so that alerts can compare the queue with its capacity.
+        metrics::gauge!(HASH_QUEUE_CAPACITY).set(limits.max_waiting as f64);
+        metrics::gauge!(HASH_SLOTS).set(limits.max_concurrent as f64);
         HashingPool {
             slots: Arc::new(Semaphore::new(limits.max_concurrent)),
             waiting: AtomicUsize::new(0),
@@ -69,21 +84,28 @@ impl HashingPool {
         self.limits
     }
 
+    /// A hashing slot, waiting in the queue if none is free. Records the wait (zero when a slot
+    /// was free) and keeps the queue-depth gauge in step with the queue.
     async fn slot(&self) -> Result<OwnedSemaphorePermit, HashError> {
         if let Ok(permit) = self.slots.clone().try_acquire_owned() {
+            metrics::histogram!(HASH_WAIT).record(0.0);
             return Ok(permit);
         }
+        let started = Instant::now();
         let queued = self.waiting.fetch_add(1, Ordering::SeqCst);
-        let _leave = LeaveQueue(&self.waiting);
+        let _leave = LeaveQueue::enter(&self.waiting);
         if queued >= self.limits.max_waiting {
-            metrics::counter!("keygate_password_hash_refused_total", "reason" => "queue_full").increment(1);
+            metrics::counter!(HASH_REFUSED, "reason" => "queue_full").increment(1);
             return Err(HashError::Busy);
         }
         match tokio::time::timeout(self.limits.wait_timeout, self.slots.clone().acquire_owned()).await {
-            Ok(Ok(permit)) => Ok(permit),
+            Ok(Ok(permit)) => {
+                metrics::histogram!(HASH_WAIT).record(started.elapsed().as_secs_f64());
+                Ok(permit)
+            }
             Ok(Err(_closed)) => Err(HashError::Busy),
             Err(_elapsed) => {
-                metrics::counter!("keygate_password_hash_refused_total", "reason" => "timeout").increment(1);
+                metrics::counter!(HASH_REFUSED, "reason" => "timeout").increment(1);
                 Err(HashError::Busy)
             }
         }
@@ -92,8 +114,10 @@ impl HashingPool {
     async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, HashError> {
         let permit = self.slot().await?;
         let result = tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
             let out = work();
             drop(permit);
+            metrics::histogram!(HASH_DURATION).record(started.elapsed().as_secs_f64());
             out
         })
         .await;
@@ -108,9 +132,18 @@ impl HashingPool {
 /// Leaves the wait queue when the waiting request gets its slot, times out or is dropped.
 struct LeaveQueue<'a>(&'a AtomicUsize);
 
+impl<'a> LeaveQueue<'a> {
+    /// For a request already counted in `waiting`: moves the gauge with it.
+    fn enter(waiting: &'a AtomicUsize) -> Self {
+        metrics::gauge!(HASH_QUEUE_DEPTH).increment(1.0);
+        LeaveQueue(waiting)
+    }
+}
+
 impl Drop for LeaveQueue<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::SeqCst);
+        metrics::gauge!(HASH_QUEUE_DEPTH).decrement(1.0);
     }
 }
 

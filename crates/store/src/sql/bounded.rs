@@ -31,7 +31,7 @@ pub(crate) trait Bounded<T>: Future<Output = Result<T, sqlx::Error>> + Sized {
             match tokio::time::timeout(limit, self).await {
                 Ok(result) => result,
                 Err(_) => {
-                    metrics::counter!("keygate_db_timeouts_total").increment(1);
+                    metrics::counter!(crate::telemetry::DB_TIMEOUTS).increment(1);
                     Err(sqlx::Error::Io(std::io::Error::new(
                         std::io::ErrorKind::TimedOut,
                         format!("the database did not answer within {} ms", limit.as_millis()),

@@ -29,6 +29,10 @@ pub(crate) fn is_outage(e: &sqlx::Error) -> bool {
 
 fn classify(e: sqlx::Error, conflict_field: &'static str) -> StoreError {
     use sqlx::Error as E;
+    if matches!(e, E::PoolTimedOut) {
+        // Every connection stayed busy (or none could be opened) for `acquire_timeout`.
+        metrics::counter!(super::pool_metrics::POOL_TIMEOUTS).increment(1);
+    }
     if is_outage(&e) {
         return StoreError::Unavailable(Box::new(e));
     }

@@ -18,6 +18,7 @@ mod keys;
 mod maintenance;
 pub mod migrate;
 mod pats;
+pub(crate) mod pool_metrics;
 mod rows;
 mod sessions;
 mod tokens;

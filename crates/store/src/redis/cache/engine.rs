@@ -135,14 +135,14 @@ impl Engine {
     {
         if self.counters().redis_resting() {
             self.count(T::KIND, false);
-            metrics::counter!("keygate_cache_bypassed_total", "reason" => "redis_down").increment(1);
+            metrics::counter!(crate::telemetry::CACHE_BYPASSED, "reason" => "redis_down").increment(1);
             return load.await;
         }
         let space = match self.generation.trust().await {
             Trust::Use(generation) => self.space(generation),
             Trust::Bypass => {
                 self.count(T::KIND, false);
-                metrics::counter!("keygate_cache_bypassed_total", "reason" => "generation").increment(1);
+                metrics::counter!(crate::telemetry::CACHE_BYPASSED, "reason" => "generation").increment(1);
                 return load.await;
             }
         };
@@ -325,7 +325,7 @@ impl Engine {
             c.misses.fetch_add(1, Ordering::Relaxed);
             "miss"
         };
-        metrics::counter!("keygate_cache_requests_total", "result" => result, "kind" => kind).increment(1);
+        metrics::counter!(crate::telemetry::CACHE_REQUESTS, "result" => result, "kind" => kind).increment(1);
     }
 
     /// Counts a Redis failure and logs it, at most once every 10 s.
@@ -336,7 +336,7 @@ impl Engine {
             c.resting_until
                 .fetch_max(c.now_ms().saturating_add(REST_AFTER_OUTAGE_MS), Ordering::Relaxed);
         }
-        metrics::counter!("keygate_cache_errors_total", "op" => op).increment(1);
+        metrics::counter!(crate::telemetry::CACHE_ERRORS, "op" => op).increment(1);
         let now = c.now_ms();
         let last = c.last_warn.load(Ordering::Relaxed);
         let due = last == 0 || now.saturating_sub(last) >= WARN_EVERY_MS;

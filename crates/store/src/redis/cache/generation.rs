@@ -167,7 +167,7 @@ impl Generation {
             redis_run: Arc::from(redis_run),
             at: started,
         });
-        metrics::counter!("keygate_cache_generations_total", "reason" => reason).increment(1);
+        metrics::counter!(crate::telemetry::CACHE_GENERATIONS, "reason" => reason).increment(1);
         tracing::info!(
             reason,
             "started a new cache generation: entries cached before are not used"
