@@ -236,3 +236,50 @@ async fn an_unreachable_sentinel_or_cluster_is_an_outage_answered_quickly() {
         assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls_sentinel_and_its_master_are_verified_against_the_ca_file() {
+    if !topology::available() {
+        return;
+    }
+    let mut t = Topology::new();
+    let (ca, cert, key) = topology::certificates(&t);
+    let tls = format!(
+        "tls-cert-file {}\ntls-key-file {}\ntls-ca-cert-file {}\ntls-auth-clients no\ntls-replication yes",
+        cert.display(),
+        key.display(),
+        ca.display()
+    );
+    let (master, sentinel) = (free_port(), free_port());
+    t.start("tls-master", master, &format!("port 0\ntls-port {master}\n{tls}"), &[]);
+    let config = format!(
+        "port 0\ntls-port {sentinel}\n{tls}\nsentinel monitor kg 127.0.0.1 {master} 1\n\
+         sentinel down-after-milliseconds kg 2000"
+    );
+    t.start("tls-sentinel", sentinel, &config, &["--sentinel"]);
+    let target = RedisTarget::Sentinel {
+        master: "kg".into(),
+        sentinels: vec![format!("rediss://localhost:{sentinel}")],
+    };
+    let ca_pem = std::fs::read(&ca).unwrap();
+    let redis = RedisHandle::open_target(&target, options(Some(ca_pem))).unwrap();
+    let mut ready = false;
+    for _ in 0..100 {
+        if redis.ping().await.is_ok() {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        ready,
+        "the master named by the TLS Sentinel answers, verified against redis.ca_file"
+    );
+    cache_round_trip(&redis).await;
+
+    let untrusted = RedisHandle::open_target(&target, options(None)).unwrap();
+    assert!(
+        untrusted.ping().await.is_err(),
+        "without the CA the Sentinel is not trusted"
+    );
+}

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use redis::cluster::{ClusterClient, ClusterClientBuilder};
 use redis::cluster_async::ClusterConnection;
-use redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
+use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
 use redis::{
     AsyncConnectionConfig, Cmd, IntoConnectionInfo, Pipeline, RedisFuture, RedisResult, TlsCertificates, Value,
 };
@@ -123,26 +123,7 @@ impl Pool {
                 PoolKind::Managers(managers)
             }
             RedisTarget::Sentinel { master, sentinels } => {
-                let first = sentinels
-                    .first()
-                    .ok_or_else(|| invalid("redis.sentinel_urls is empty"))?
-                    .as_str()
-                    .into_connection_info()?;
-                let mut node =
-                    SentinelNodeConnectionInfo::default().set_redis_connection_info(first.redis_settings().clone());
-                if let redis::ConnectionAddr::TcpTls { insecure, .. } = first.addr() {
-                    node = node.set_tls_mode(if *insecure {
-                        redis::TlsMode::Insecure
-                    } else {
-                        redis::TlsMode::Secure
-                    });
-                }
-                let client = SentinelClient::build(
-                    sentinels.iter().map(String::as_str).collect(),
-                    master.as_str(),
-                    Some(node),
-                    SentinelServerType::Master,
-                )?;
+                let client = sentinel_client(master, sentinels, certs.as_ref())?;
                 let config = AsyncConnectionConfig::new()
                     .set_connection_timeout(Some(opts.connect_timeout))
                     .set_response_timeout(Some(opts.response_timeout));
@@ -220,6 +201,53 @@ impl Opener {
             Opener::Cluster(client) => Ok(Conn::Cluster(client.get_async_connection().await?)),
         }
     }
+}
+
+/// A Sentinel client: the Sentinels of `sentinels`, and for them and the master they name the
+/// user, password and TLS of the first URL; `certs` (from `redis.ca_file`) verify both the
+/// Sentinels' and the master's certificates.
+fn sentinel_client(master: &str, sentinels: &[String], certs: Option<&TlsCertificates>) -> RedisResult<SentinelClient> {
+    let infos = sentinels
+        .iter()
+        .map(|url| url.as_str().into_connection_info())
+        .collect::<RedisResult<Vec<_>>>()?;
+    let first = infos.first().ok_or_else(|| invalid("redis.sentinel_urls is empty"))?;
+    let mut builder = SentinelClientBuilder::new(
+        infos.iter().map(|info| info.addr().clone()),
+        master,
+        SentinelServerType::Master,
+    )?;
+    if let redis::ConnectionAddr::TcpTls { insecure, .. } = first.addr() {
+        let mode = if *insecure {
+            redis::TlsMode::Insecure
+        } else {
+            redis::TlsMode::Secure
+        };
+        builder = builder
+            .set_client_to_sentinel_tls_mode(mode)
+            .set_client_to_redis_tls_mode(mode);
+        // Plain Sentinels take no certificates (the builder refuses them).
+        if let Some(certs) = certs {
+            builder = builder
+                .set_client_to_sentinel_certificates(certs.clone())
+                .set_client_to_redis_certificates(certs.clone());
+        }
+    }
+    let settings = first.redis_settings();
+    if let Some(user) = settings.username() {
+        builder = builder
+            .set_client_to_sentinel_username(user)
+            .set_client_to_redis_username(user);
+    }
+    if let Some(password) = settings.password() {
+        builder = builder
+            .set_client_to_sentinel_password(password)
+            .set_client_to_redis_password(password);
+    }
+    if settings.db() != 0 {
+        builder = builder.set_client_to_redis_db(settings.db());
+    }
+    builder.build()
 }
 
 fn lazy(opener: Opener, size: usize) -> PoolKind {
