@@ -1,6 +1,7 @@
 //! Every shape of Redis operators run, each against a real local topology the test starts (and
 //! stops) with Debian's redis-server: TLS with a private CA, an ACL user, a 3-master Cluster, and
-//! a master + replica + Sentinel failing over while login- and token-shaped traffic runs.
+//! a master + replica + Sentinel failing over while login- and token-shaped traffic runs, a TLS
+//! Sentinel, and a Cluster master failing over to its replica.
 
 #[allow(dead_code)]
 #[path = "contract/fixtures.rs"]
@@ -282,4 +283,101 @@ async fn a_tls_sentinel_and_its_master_are_verified_against_the_ca_file() {
         untrusted.ping().await.is_err(),
         "without the CA the Sentinel is not trusted"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_master_failing_over_to_its_replica_loses_no_read_and_needs_no_restart() {
+    if !topology::available() {
+        return;
+    }
+    let mut t = Topology::new();
+    let ports = topology::cluster_with_replicas(&mut t);
+    let target = RedisTarget::Cluster(vec![format!("redis://127.0.0.1:{}", ports[0])]);
+    let mut opts = options(None);
+    opts.connect_timeout = Duration::from_millis(500);
+    opts.response_timeout = Duration::from_millis(500);
+    let redis = RedisHandle::open_target(&target, opts).unwrap();
+    let durable = Stores::from_backend(Arc::new(MemoryStore::new()));
+    let s = layer_redis(durable, &redis);
+    let clock = ManualClock::new(START);
+    let c = new_client(&s, &clock).await;
+    assert_eq!(s.clients.get_client(&c.id).await.unwrap(), Some(c.clone()));
+
+    // The master that holds the cache's keys (its generation's slot) goes away.
+    let holder = ports
+        .iter()
+        .copied()
+        .find(|p| cli(*p, &["ROLE"]).starts_with("master") && cli(*p, &["DBSIZE"]).parse::<u64>().unwrap_or(0) > 0)
+        .expect("a master holds the cache entries");
+    cli(holder, &["SHUTDOWN", "NOSAVE"]);
+
+    // Every read during the failover answers, and answers right (from Redis or the database),
+    // each within the configured timeouts.
+    let started = std::time::Instant::now();
+    let mut rounds = 0;
+    let healed = loop {
+        let before = std::time::Instant::now();
+        let got = s
+            .clients
+            .get_client(&c.id)
+            .await
+            .expect("a read never fails while Redis fails over");
+        assert_eq!(got, Some(c.clone()));
+        assert!(
+            before.elapsed() < Duration::from_secs(3),
+            "a read waited {:?}",
+            before.elapsed()
+        );
+        rounds += 1;
+        let hits = redis.cache_stats().hits;
+        let again = s.clients.get_client(&c.id).await.unwrap();
+        assert_eq!(again, Some(c.clone()));
+        if redis.cache_stats().hits > hits {
+            break true;
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            break false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    // (A new cache generation may land on another master before the replica is promoted.)
+    assert!(
+        healed,
+        "the cache serves hits again without a restart ({rounds} rounds)"
+    );
+    eventually(
+        Duration::from_secs(20),
+        "a replica took over the master's slots",
+        || {
+            let masters = ports
+                .iter()
+                .filter(|p| **p != holder)
+                .filter(|p| cli(**p, &["ROLE"]).starts_with("master"))
+                .count();
+            masters == 3
+                && cli(ports[if holder == ports[0] { 1 } else { 0 }], &["CLUSTER", "INFO"]).contains("cluster_state:ok")
+        },
+    );
+    let errors = redis.cache_stats().errors;
+    let hits = redis.cache_stats().hits;
+    for _ in 0..20 {
+        let got = s
+            .clients
+            .get_client(&c.id)
+            .await
+            .expect("reads answer after the failover");
+        assert_eq!(got, Some(c.clone()));
+    }
+    assert_eq!(
+        redis.cache_stats().errors,
+        errors,
+        "no Redis error once the cluster is whole"
+    );
+    assert!(redis.cache_stats().hits >= hits + 19, "served from the cluster again");
+
+    // Writes through the cache invalidate on the new master too.
+    let mut renamed = c.clone();
+    renamed.name = "After failover".into();
+    s.clients.update_client(&renamed, &[]).await.unwrap();
+    assert_eq!(s.clients.get_client(&c.id).await.unwrap(), Some(renamed));
 }

@@ -127,16 +127,28 @@ pub fn eventually(within: Duration, what: &str, mut check: impl FnMut() -> bool)
 
 /// Three masters sharing the 16384 slots; returns their ports.
 pub fn cluster(t: &mut Topology) -> Vec<u16> {
-    let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+    cluster_of(t, 3, 0)
+}
+
+/// Three masters, each with one replica (failover after a 1 s node timeout); returns every
+/// node's port, masters first.
+pub fn cluster_with_replicas(t: &mut Topology) -> Vec<u16> {
+    cluster_of(t, 6, 1)
+}
+
+fn cluster_of(t: &mut Topology, nodes: usize, replicas: usize) -> Vec<u16> {
+    let ports: Vec<u16> = (0..nodes).map(|_| free_port()).collect();
     for (i, port) in ports.iter().enumerate() {
-        let config = format!("cluster-enabled yes\ncluster-config-file nodes-{port}.conf\ncluster-node-timeout 2000");
+        let timeout = if replicas > 0 { 1000 } else { 2000 };
+        let config =
+            format!("cluster-enabled yes\ncluster-config-file nodes-{port}.conf\ncluster-node-timeout {timeout}");
         t.server(&format!("node{i}"), *port, &config);
     }
     let nodes: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
     let out = Command::new("redis-cli")
         .args(["--cluster", "create"])
         .args(&nodes)
-        .args(["--cluster-replicas", "0", "--cluster-yes"])
+        .args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"])
         .output()
         .expect("run redis-cli --cluster create");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
