@@ -36,6 +36,11 @@ struct Served {
 
 impl Served {
     async fn start(redis: Option<(&str, &str)>) -> Served {
+        Self::start_with(redis, &[]).await
+    }
+
+    /// With `settings` (environment variables) over the defaults below.
+    async fn start_with(redis: Option<(&str, &str)>, settings: &[(&'static str, &str)]) -> Served {
         let dir = tempfile::tempdir().unwrap();
         let mut env = vec![
             (
@@ -52,6 +57,7 @@ impl Served {
             ("KEYGATE_DATABASE__MAX_CONNECTIONS", "4".to_owned()),
             ("RUST_LOG", "warn".to_owned()),
         ];
+        env.extend(settings.iter().map(|(k, v)| (*k, (*v).to_owned())));
         if let Some((url, prefix)) = redis {
             env.push(("KEYGATE_REDIS_URL", url.to_owned()));
             env.push(("KEYGATE_REDIS__PREFIX", prefix.to_owned()));
@@ -449,6 +455,61 @@ async fn counters_move_with_the_traffic_and_carry_its_labels() {
     let hashes = after.sum("keygate_password_hash_wait_seconds_count", &[]);
     assert_eq!(hashes, after.sum("keygate_password_hash_duration_seconds_count", &[]));
     assert!(hashes >= 14.0, "hashes recorded: {hashes}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_flood_shows_in_the_argon2_queue_wait_times_and_refusals() {
+    let server = Served::start_with(
+        None,
+        &[
+            ("KEYGATE_PASSWORD_HASHING__MAX_CONCURRENT", "1"),
+            ("KEYGATE_PASSWORD_HASHING__MAX_WAITING", "3"),
+        ],
+    )
+    .await;
+    // Unknown addresses, each once: every login costs one (dummy) hash and no lock applies.
+    let flood: Vec<_> = (0..24)
+        .map(|i| {
+            let api = Api::new(&server.base);
+            tokio::spawn(async move {
+                api.login(&format!("nobody{i}@example.com"), "a-wrong-guess")
+                    .await
+                    .status
+            })
+        })
+        .collect();
+    let mut deepest: f64 = 0.0;
+    while flood.iter().any(|task| !task.is_finished()) {
+        deepest = deepest.max(server.scrape().await.sum("keygate_password_hash_queue_depth", &[]));
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let mut statuses = Vec::new();
+    for task in flood {
+        statuses.push(task.await.unwrap());
+    }
+    let checked = statuses.iter().filter(|s| **s == 401).count() as f64;
+    let refused = statuses.iter().filter(|s| **s == 503).count() as f64;
+    assert_eq!(checked + refused, 24.0, "{statuses:?}");
+    eprintln!("deepest queue seen: {deepest}; checked {checked}, refused {refused}");
+
+    let after = server.scrape().await;
+    assert!(deepest >= 1.0, "24 logins on one slot must queue");
+    assert!(deepest <= 3.0, "never more waiting than max_waiting: {deepest}");
+    assert_eq!(after.sum("keygate_password_hash_queue_depth", &[]), 0.0);
+    assert_eq!(after.sum("keygate_password_hash_queue_capacity", &[]), 3.0);
+    assert_eq!(after.sum("keygate_password_hash_refused_total", &[]), refused);
+    assert_eq!(after.sum("keygate_logins_total", &[("outcome", "busy")]), refused);
+    assert_eq!(
+        after.sum("keygate_logins_total", &[("outcome", "bad_password")]),
+        checked
+    );
+    // Each checked guess waited once for its slot (zero when it was free), and some waited.
+    assert_eq!(after.sum("keygate_password_hash_wait_seconds_count", &[]), checked);
+    assert!(after.sum("keygate_password_hash_wait_seconds_sum", &[]) > 0.0);
+    assert!(
+        after.sum("keygate_password_hash_wait_seconds_bucket", &[("le", "0.001")]) < checked,
+        "not every hash found a free slot"
+    );
 }
 
 /// Every `keygate_*` name in `text`.
