@@ -512,6 +512,58 @@ async fn a_login_flood_shows_in_the_argon2_queue_wait_times_and_refusals() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_redis_unreachable_its_errors_and_the_fallbacks_are_counted() {
+    // Nothing listens on port 1: every Redis command fails at once.
+    let server = Served::start(Some(("redis://127.0.0.1:1", "keygate-dead:"))).await;
+    let ready = crate::common::client()
+        .get(server.url("/health/ready"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    assert_eq!(ready.json::<Value>().await.unwrap()["degraded"], json!(["redis"]));
+    let created = server
+        .admin(
+            "/admin/clients",
+            json!({ "client_name": "Backend", "redirect_uris": [REDIRECT], "grant_types": ["client_credentials"], "scope": "api:read" }),
+        )
+        .await;
+    let client = (
+        created["client_id"].as_str().unwrap().to_owned(),
+        created["client_secret"].as_str().unwrap().to_owned(),
+    );
+    // Served from the database: the client lookups fall back.
+    for _ in 0..3 {
+        let (status, body) = server.token(&client, &[("grant_type", "client_credentials")]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    let after = server.scrape().await;
+    assert_eq!(
+        after.sum("keygate_ready_degraded_total", &[("component", "redis")]),
+        1.0
+    );
+    let errors = after.sum("keygate_cache_errors_total", &[]);
+    let bypassed = after.sum("keygate_cache_bypassed_total", &[]);
+    eprintln!("Redis errors {errors}, lookups that bypassed Redis {bypassed}");
+    assert!(errors + bypassed >= 3.0, "errors {errors}, bypassed {bypassed}");
+    assert_eq!(after.sum("keygate_cache_requests_total", &[("result", "hit")]), 0.0);
+    assert!(
+        after.sum(
+            "keygate_cache_requests_total",
+            &[("kind", "client"), ("result", "miss")]
+        ) >= 3.0
+    );
+    assert_eq!(
+        after.sum(
+            "keygate_tokens_issued_total",
+            &[("grant", "client_credentials"), ("client_id", &client.0)]
+        ),
+        3.0
+    );
+}
+
 /// Every `keygate_*` name in `text`.
 fn metric_names(text: &str) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
