@@ -26,6 +26,8 @@ pub enum LoginOutcome {
     Unverified,
     Disabled,
     Invalid,
+    /// Password hashing was saturated (503).
+    Busy,
     Error,
 }
 
@@ -40,6 +42,7 @@ impl LoginOutcome {
             LoginOutcome::Unverified => "unverified",
             LoginOutcome::Disabled => "disabled",
             LoginOutcome::Invalid => "invalid",
+            LoginOutcome::Busy => "busy",
             LoginOutcome::Error => "error",
         }
     }
@@ -55,6 +58,7 @@ impl LoginOutcome {
             AccountError::EmailNotVerified => LoginOutcome::Unverified,
             AccountError::AccountDisabled => LoginOutcome::Disabled,
             AccountError::Invalid { .. } | AccountError::Unauthenticated => LoginOutcome::Invalid,
+            AccountError::Busy => LoginOutcome::Busy,
             _ => LoginOutcome::Error,
         }
     }
@@ -104,6 +108,7 @@ pub fn register() {
         L::Unverified,
         L::Disabled,
         L::Invalid,
+        L::Busy,
         L::Error,
     ] {
         metrics::counter!(LOGINS_TOTAL, "outcome" => outcome.as_str()).increment(0);
@@ -153,6 +158,10 @@ mod tests {
             retry_after: Duration::from_secs(1),
         };
         assert_eq!(LoginOutcome::of_error(&locked, false), LoginOutcome::Locked);
-        assert_eq!(LoginOutcome::of_error(&AccountError::Busy, false), LoginOutcome::Error);
+        assert_eq!(LoginOutcome::of_error(&AccountError::Busy, false), LoginOutcome::Busy);
+        assert_eq!(
+            LoginOutcome::of_error(&AccountError::Internal("x".to_owned()), false),
+            LoginOutcome::Error
+        );
     }
 }

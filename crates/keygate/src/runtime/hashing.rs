@@ -93,11 +93,12 @@ impl HashingPool {
         }
         let started = Instant::now();
         let queued = self.waiting.fetch_add(1, Ordering::SeqCst);
-        let _leave = LeaveQueue::enter(&self.waiting);
+        let _leave = LeaveQueue(&self.waiting);
         if queued >= self.limits.max_waiting {
             metrics::counter!(HASH_REFUSED, "reason" => "queue_full").increment(1);
             return Err(HashError::Busy);
         }
+        let _shown = ShownWaiting::enter();
         match tokio::time::timeout(self.limits.wait_timeout, self.slots.clone().acquire_owned()).await {
             Ok(Ok(permit)) => {
                 metrics::histogram!(HASH_WAIT).record(started.elapsed().as_secs_f64());
@@ -132,17 +133,25 @@ impl HashingPool {
 /// Leaves the wait queue when the waiting request gets its slot, times out or is dropped.
 struct LeaveQueue<'a>(&'a AtomicUsize);
 
-impl<'a> LeaveQueue<'a> {
-    /// For a request already counted in `waiting`: moves the gauge with it.
-    fn enter(waiting: &'a AtomicUsize) -> Self {
-        metrics::gauge!(HASH_QUEUE_DEPTH).increment(1.0);
-        LeaveQueue(waiting)
-    }
-}
-
 impl Drop for LeaveQueue<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// One request admitted to the queue, in the queue-depth gauge for as long as it waits (a request
+/// refused at once never shows, so the gauge stays within `max_waiting`).
+struct ShownWaiting;
+
+impl ShownWaiting {
+    fn enter() -> Self {
+        metrics::gauge!(HASH_QUEUE_DEPTH).increment(1.0);
+        ShownWaiting
+    }
+}
+
+impl Drop for ShownWaiting {
+    fn drop(&mut self) {
         metrics::gauge!(HASH_QUEUE_DEPTH).decrement(1.0);
     }
 }

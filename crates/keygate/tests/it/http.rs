@@ -50,6 +50,21 @@ async fn ready_on_a_new_sqlite_file() {
     assert!(dir.path().join("keygate.db").exists());
 }
 
+/// The value of the series `series` (name and labels exactly as exported) in a scrape, 0 if absent.
+async fn scraped(server: &TestServer, series: &str) -> f64 {
+    let text = client()
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or(0.0)
+}
+
 /// GETs /health/ready until it answers `want` (or 20 s pass); returns the last answer.
 async fn ready_until(server: &TestServer, want: StatusCode) -> (StatusCode, Option<String>, Value, Duration) {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -86,10 +101,17 @@ async fn ready_reports_a_postgres_outage_and_recovers_without_restart() {
     backend.migrate_up().await.unwrap();
     let server = TestServer::start(backend).await;
     assert_ready(&server).await;
+    let failing = "keygate_ready_failing_total{component=\"database\"}";
+    let failing_before = scraped(&server, failing).await;
 
     proxy.cut();
     let (status, retry_after, body, took) = ready_until(&server, StatusCode::SERVICE_UNAVAILABLE).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    // The recorder is the process's: other tests may add to it, never take away.
+    assert!(
+        scraped(&server, failing).await > failing_before,
+        "a readiness answer naming the database is counted"
+    );
     assert_eq!(retry_after.as_deref(), Some("5"));
     assert_eq!(body["failing"], serde_json::json!(["database"]));
     assert_eq!(body["components"][0]["status"], "down");

@@ -36,6 +36,11 @@ struct Served {
 
 impl Served {
     async fn start(redis: Option<(&str, &str)>) -> Served {
+        Self::start_with(redis, &[]).await
+    }
+
+    /// With `settings` (environment variables) over the defaults below.
+    async fn start_with(redis: Option<(&str, &str)>, settings: &[(&'static str, &str)]) -> Served {
         let dir = tempfile::tempdir().unwrap();
         let mut env = vec![
             (
@@ -52,6 +57,7 @@ impl Served {
             ("KEYGATE_DATABASE__MAX_CONNECTIONS", "4".to_owned()),
             ("RUST_LOG", "warn".to_owned()),
         ];
+        env.extend(settings.iter().map(|(k, v)| (*k, (*v).to_owned())));
         if let Some((url, prefix)) = redis {
             env.push(("KEYGATE_REDIS_URL", url.to_owned()));
             env.push(("KEYGATE_REDIS__PREFIX", prefix.to_owned()));
@@ -449,6 +455,115 @@ async fn counters_move_with_the_traffic_and_carry_its_labels() {
     let hashes = after.sum("keygate_password_hash_wait_seconds_count", &[]);
     assert_eq!(hashes, after.sum("keygate_password_hash_duration_seconds_count", &[]));
     assert!(hashes >= 14.0, "hashes recorded: {hashes}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_flood_shows_in_the_argon2_queue_wait_times_and_refusals() {
+    let server = Served::start_with(
+        None,
+        &[
+            // In memory, so that what comes before the hash is quick and the logins pile up at it.
+            ("KEYGATE_DATABASE_URL", "memory:"),
+            ("KEYGATE_PASSWORD_HASHING__MAX_CONCURRENT", "1"),
+            ("KEYGATE_PASSWORD_HASHING__MAX_WAITING", "3"),
+        ],
+    )
+    .await;
+    // Unknown addresses, each once: every login costs one (dummy) hash and no lock applies.
+    let flood: Vec<_> = (0..24)
+        .map(|i| {
+            let api = Api::new(&server.base);
+            tokio::spawn(async move {
+                api.login(&format!("nobody{i}@example.com"), "a-wrong-guess")
+                    .await
+                    .status
+            })
+        })
+        .collect();
+    let mut deepest: f64 = 0.0;
+    while flood.iter().any(|task| !task.is_finished()) {
+        deepest = deepest.max(server.scrape().await.sum("keygate_password_hash_queue_depth", &[]));
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let mut statuses = Vec::new();
+    for task in flood {
+        statuses.push(task.await.unwrap());
+    }
+    let checked = statuses.iter().filter(|s| **s == 401).count() as f64;
+    let refused = statuses.iter().filter(|s| **s == 503).count() as f64;
+    assert_eq!(checked + refused, 24.0, "{statuses:?}");
+    eprintln!("deepest queue seen: {deepest}; checked {checked}, refused {refused}");
+
+    let after = server.scrape().await;
+    assert!(deepest >= 1.0, "24 logins on one slot must queue");
+    assert!(deepest <= 3.0, "never more waiting than max_waiting: {deepest}");
+    assert_eq!(after.sum("keygate_password_hash_queue_depth", &[]), 0.0);
+    assert_eq!(after.sum("keygate_password_hash_queue_capacity", &[]), 3.0);
+    assert_eq!(after.sum("keygate_password_hash_refused_total", &[]), refused);
+    assert_eq!(after.sum("keygate_logins_total", &[("outcome", "busy")]), refused);
+    assert_eq!(
+        after.sum("keygate_logins_total", &[("outcome", "bad_password")]),
+        checked
+    );
+    // Each checked guess waited once for its slot (zero when it was free), and some waited.
+    assert_eq!(after.sum("keygate_password_hash_wait_seconds_count", &[]), checked);
+    assert!(after.sum("keygate_password_hash_wait_seconds_sum", &[]) > 0.0);
+    assert!(
+        after.sum("keygate_password_hash_wait_seconds_bucket", &[("le", "0.001")]) < checked,
+        "not every hash found a free slot"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_redis_unreachable_its_errors_and_the_fallbacks_are_counted() {
+    // Nothing listens on port 1: every Redis command fails at once.
+    let server = Served::start(Some(("redis://127.0.0.1:1", "keygate-dead:"))).await;
+    let ready = crate::common::client()
+        .get(server.url("/health/ready"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    assert_eq!(ready.json::<Value>().await.unwrap()["degraded"], json!(["redis"]));
+    let created = server
+        .admin(
+            "/admin/clients",
+            json!({ "client_name": "Backend", "redirect_uris": [REDIRECT], "grant_types": ["client_credentials"], "scope": "api:read" }),
+        )
+        .await;
+    let client = (
+        created["client_id"].as_str().unwrap().to_owned(),
+        created["client_secret"].as_str().unwrap().to_owned(),
+    );
+    // Served from the database: the client lookups fall back.
+    for _ in 0..3 {
+        let (status, body) = server.token(&client, &[("grant_type", "client_credentials")]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    let after = server.scrape().await;
+    assert_eq!(
+        after.sum("keygate_ready_degraded_total", &[("component", "redis")]),
+        1.0
+    );
+    let errors = after.sum("keygate_cache_errors_total", &[]);
+    let bypassed = after.sum("keygate_cache_bypassed_total", &[]);
+    eprintln!("Redis errors {errors}, lookups that bypassed Redis {bypassed}");
+    assert!(errors + bypassed >= 3.0, "errors {errors}, bypassed {bypassed}");
+    assert_eq!(after.sum("keygate_cache_requests_total", &[("result", "hit")]), 0.0);
+    assert!(
+        after.sum(
+            "keygate_cache_requests_total",
+            &[("kind", "client"), ("result", "miss")]
+        ) >= 3.0
+    );
+    assert_eq!(
+        after.sum(
+            "keygate_tokens_issued_total",
+            &[("grant", "client_credentials"), ("client_id", &client.0)]
+        ),
+        3.0
+    );
 }
 
 /// Every `keygate_*` name in `text`.
