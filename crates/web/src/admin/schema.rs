@@ -1,0 +1,114 @@
+//! The shapes of the admin API's answers that the handlers build by hand, for the OpenAPI
+//! document only (`crate::openapi`); the integration suite `openapi` checks real answers against
+//! them.
+
+// Documentation types: built by utoipa, never constructed.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+
+use keygate_core::oauth::ClientView;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Every admin API error (RFC 7591 style).
+#[derive(Serialize, ToSchema)]
+pub struct AdminErrorBody {
+    #[schema(example = "unauthorized")]
+    pub error: String,
+    pub error_description: String,
+}
+
+/// A page of clients; `next_cursor` is the `cursor` of the following page.
+#[derive(Serialize, ToSchema)]
+pub struct ClientPage {
+    pub items: Vec<ClientView>,
+    pub next_cursor: Option<String>,
+}
+
+/// The new secret, shown in this answer only.
+#[derive(Serialize, ToSchema)]
+pub struct RotatedSecret {
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+/// A signing key as listed: never its private part.
+#[derive(Serialize, ToSchema)]
+pub struct KeyView {
+    pub kid: String,
+    #[schema(example = "RS256")]
+    pub alg: String,
+    #[schema(example = "active")]
+    pub state: String,
+    pub created_at: String,
+    pub activated_at: Option<String>,
+    pub retired_at: Option<String>,
+    pub remove_after: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct KeyList {
+    pub items: Vec<KeyView>,
+}
+
+/// An algorithm whose successor key is published and becomes usable at `ready_at`.
+#[derive(Serialize, ToSchema)]
+pub struct WaitingKey {
+    pub alg: String,
+    pub ready_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RotateAnswer {
+    /// Algorithms whose active key changed.
+    pub rotated: Vec<String>,
+    pub waiting: Vec<WaitingKey>,
+    pub keys: Vec<KeyView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RevokeAnswer {
+    /// Token families revoked (a family: one refresh token chain and its access tokens).
+    pub revoked_families: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Stats {
+    pub users: u64,
+    pub clients: u64,
+    pub live_sessions: u64,
+    pub live_refresh_tokens: u64,
+    pub live_access_tokens: u64,
+    pub live_personal_access_tokens: u64,
+    /// Rows per table (SQL) or records per kind (memory).
+    pub rows: BTreeMap<String, u64>,
+    /// None when the backend cannot tell (memory).
+    pub database_bytes: Option<u64>,
+    pub audit_events_dropped: u64,
+}
+
+/// One audit event.
+#[derive(Serialize, ToSchema)]
+pub struct AuditEventView {
+    pub id: String,
+    pub at: String,
+    #[schema(example = "login")]
+    pub action: String,
+    /// `admin`, `user:<id>`, `client:<id>`, `system`.
+    pub actor: String,
+    pub user_id: Option<String>,
+    pub client_id: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    #[schema(example = "success")]
+    pub outcome: String,
+    /// Free-form details of the event.
+    pub details: serde_json::Value,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AuditPage {
+    pub items: Vec<AuditEventView>,
+    pub next_cursor: Option<String>,
+}
