@@ -2,9 +2,6 @@
 //! document only (`crate::openapi`); the integration suite `openapi` checks real answers against
 //! them.
 
-// Documentation types: built by utoipa, never constructed.
-#![allow(dead_code)]
-
 use std::collections::BTreeMap;
 
 use keygate_core::oauth::ClientView;

@@ -2,9 +2,6 @@
 //! document only (`crate::openapi`); the integration suite `openapi` checks real answers against
 //! them, so a field added to a handler and not here fails a test.
 
-// Documentation types: built by utoipa, never constructed.
-#![allow(dead_code)]
-
 use serde::Serialize;
 use utoipa::ToSchema;
 

@@ -2,9 +2,6 @@
 //! hand (forms, discovery, JWKS, userinfo, errors), for the OpenAPI document only
 //! (`crate::openapi`); the integration suite `openapi` checks real answers against them.
 
-// Documentation types: built by utoipa, never constructed.
-#![allow(dead_code)]
-
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 

@@ -16,6 +16,7 @@ use std::sync::LazyLock;
 use axum::body::Bytes;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use utoipa::openapi::path::ParameterIn;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, OpenApi as Document, Ref, RefOr, Response as DocResponse, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
@@ -219,14 +220,26 @@ impl Modify for FamilyErrors {
 
 /// A handler serving several methods (`method(get, post)`) gets one operation from utoipa, copied
 /// to each method. OpenAPI wants unique operation ids, so each method past the first gets its own
-/// (`update_patch`); and a GET takes no body, so its copy of the POST's form is dropped.
+/// (`update_patch`). A GET takes no body, so its copy of the POST's form is dropped; and when
+/// GET and POST are one handler (the request in the query or in a form), the POST's copy of the
+/// query parameters is dropped.
 struct OneIdPerMethod;
 
 impl Modify for OneIdPerMethod {
     fn modify(&self, doc: &mut Document) {
         for item in doc.paths.paths.values_mut() {
+            let one_handler =
+                matches!((&item.get, &item.post), (Some(get), Some(post)) if get.operation_id == post.operation_id);
             if let Some(get) = item.get.as_mut() {
                 get.request_body = None;
+            }
+            if let Some(parameters) = item
+                .post
+                .as_mut()
+                .filter(|_| one_handler)
+                .and_then(|p| p.parameters.as_mut())
+            {
+                parameters.retain(|p| !matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Query));
             }
             let mut seen = std::collections::BTreeSet::new();
             let operations = [

@@ -164,6 +164,21 @@ fn nothing_is_documented_that_the_router_does_not_serve() {
 }
 
 #[test]
+fn a_get_and_post_handler_has_its_query_on_get_and_its_form_on_post() {
+    let json = serde_json::to_value(ApiDoc::openapi()).unwrap();
+    let authorize = &json["paths"]["/oauth2/authorize"];
+    assert!(authorize["get"]["requestBody"].is_null(), "{}", authorize["get"]);
+    let get_params = authorize["get"]["parameters"].as_array().map(Vec::len).unwrap_or(0);
+    assert!(get_params >= 10, "{}", authorize["get"]);
+    assert!(
+        authorize["post"]["parameters"].as_array().is_none_or(Vec::is_empty),
+        "{}",
+        authorize["post"]
+    );
+    assert!(authorize["post"]["requestBody"]["content"]["application/x-www-form-urlencoded"].is_object());
+}
+
+#[test]
 fn operation_ids_are_unique() {
     let doc = ApiDoc::openapi();
     let mut seen = BTreeSet::new();
