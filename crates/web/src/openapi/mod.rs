@@ -3,9 +3,23 @@
 //! `/api/openapi.json`; `/api/docs` shows it with a vendored Swagger UI ([`docs_page`]).
 //!
 //! To document a new route: annotate its handler with `#[utoipa::path(...)]` (security, body,
-//! success responses; the error responses of its family are added by [`FamilyErrors`]), add the
+//! success responses; the error responses of its family are added by `FamilyErrors`), add the
 //! handler to `paths(...)` below, and give each hand-built answer a shape in its feature's
-//! `schema.rs`. The unit test in `tests.rs` fails for a route of `routes.rs` missing here.
+//! `schema.rs`. The unit test in `tests.rs` fails for a route of `routes.rs` missing here (an
+//! HTML page goes in its `NOT_API` list instead; `/admin/console/…` pages are excluded as a
+//! group). For example, an admin handler:
+//!
+//! ```text
+//! #[utoipa::path(get, path = "/admin/users/{id}", tag = "admin", security(("admin_bearer" = [])),
+//!     params(("id" = String, Path, description = "The user id")),
+//!     responses((status = 200, description = "The user", body = UserView)))]
+//! pub async fn show(…) -> Result<Response, AdminError> { … }
+//! ```
+//!
+//! with `UserView` (`#[derive(Serialize, ToSchema)]`) in `admin/schema.rs` unless the handler
+//! already returns a typed body, and `admin::users::show` added to `paths(...)`. A handler
+//! serving two methods takes `method(put, patch)`. The `openapi` integration suite then checks a
+//! real answer against the schema when a request for it is added there.
 
 pub mod docs_page;
 #[cfg(test)]
