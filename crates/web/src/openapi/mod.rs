@@ -156,7 +156,8 @@ impl Modify for SecuritySchemes {
 
 /// The error answers every operation of a family shares, so no annotation repeats them:
 /// problem documents under `/api/`, `{error, error_description}` under `/admin/`, RFC 6749
-/// errors for the token, introspection and revocation endpoints.
+/// errors for the token, introspection, revocation and userinfo endpoints (an operation's own
+/// answer for a status, such as userinfo's 401, stays).
 struct FamilyErrors;
 
 fn error_response(description: &str, content_type: &str, schema: &str) -> RefOr<DocResponse> {
@@ -197,7 +198,14 @@ impl Modify for FamilyErrors {
                         ),
                     ),
                 ]
-            } else if ["/oauth2/token", "/oauth2/introspect", "/oauth2/revoke"].contains(&path.as_str()) {
+            } else if [
+                "/oauth2/token",
+                "/oauth2/introspect",
+                "/oauth2/revoke",
+                "/oauth2/userinfo",
+            ]
+            .contains(&path.as_str())
+            {
                 let oauth = |d| error_response(d, "application/json", "OAuthErrorBody");
                 vec![
                     (
