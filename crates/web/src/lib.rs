@@ -6,7 +6,8 @@
 //! Layout (see the README's Layout section): [`http`] is the floor every handler stands on;
 //! [`state`] holds the shared state and imports only the floor; the feature modules ([`api`],
 //! [`pages`], [`oauth`], [`admin`], [`health`], [`metrics`]) import the floor and the state but
-//! never each other; `routes.rs` is the one table of every path, method and handler.
+//! never each other; `routes.rs` is the one table of every path, method and handler, and
+//! [`openapi`] the one list of the documented ones.
 
 pub mod admin;
 pub mod api;
@@ -17,6 +18,7 @@ mod layers;
 mod layout_tests;
 pub mod metrics;
 pub mod oauth;
+pub mod openapi;
 pub mod pages;
 mod routes;
 mod security_headers;

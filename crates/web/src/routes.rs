@@ -9,12 +9,14 @@ use axum::routing::{delete, get, post};
 use crate::api::{account as api_account, auth as api_auth, credentials as api_credentials};
 use crate::http::{csrf, limits};
 use crate::oauth::{authorize, consent, discovery, logout, token, userinfo};
+use crate::openapi::{self, docs_page};
 use crate::pages::{account, auth, console, password, register, static_files};
 use crate::state::AppState;
 use crate::{admin, api, health, layers, metrics};
 
 /// The whole HTTP application for one server instance.
 pub fn router(state: AppState) -> Router {
+    openapi::prepare();
     #[rustfmt::skip]
     let open = Router::new()
         .route("/health/live",                             get(health::live))
@@ -30,7 +32,10 @@ pub fn router(state: AppState) -> Router {
         .route("/oauth2/introspect",                       post(token::introspect))
         .route("/oauth2/revoke",                           post(token::revoke))
         .route("/oauth2/userinfo",                         get(userinfo::userinfo).post(userinfo::userinfo))
-        .route("/oauth2/logout",                           get(logout::logout));
+        .route("/oauth2/logout",                           get(logout::logout))
+        .route("/api/openapi.json",                        get(openapi::openapi_json))
+        .route("/api/docs",                                get(docs_page::page))
+        .route("/api/docs/{file}",                         get(docs_page::asset));
 
     // HTML forms, behind the CSRF layer (double-submit token, fetch metadata).
     #[rustfmt::skip]

@@ -10,6 +10,7 @@ use super::{AccountResult, Accounts, RequestMeta};
 
 /// The account as its owner sees it.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Profile {
     pub id: String,
     pub email: String,
@@ -21,6 +22,7 @@ pub struct Profile {
 
 /// Everything Keygate keeps about the account, for `GET /api/auth/export`.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccountExport {
     pub profile: Profile,
     pub sessions: Vec<serde_json::Value>,

@@ -24,6 +24,7 @@ fn revoked_jti_key(jti: &str) -> String {
 
 /// An RFC 7662 answer. An inactive token is `{"active": false}` and nothing else.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Introspection {
     pub active: bool,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -15,6 +15,7 @@ use crate::secret_token::{SecretKind, SecretToken};
 
 /// The body of a successful token response (RFC 6749 §5.1, OIDC Core §3.1.3.3).
 #[derive(Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: &'static str,

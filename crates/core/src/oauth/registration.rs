@@ -22,6 +22,7 @@ const MAX_NAME_LEN: usize = 200;
 /// field is optional: at creation a missing one takes its default, in an update it stays as is.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClientMetadata {
     /// Chosen by the server unless given (letters, digits, `-._~`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -54,6 +55,7 @@ pub struct ClientMetadata {
 /// A client as the admin API and the CLI show it (RFC 7591 §3.2.1 names). `client_secret` is
 /// present only in the answer that created or rotated it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClientView {
     pub client_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

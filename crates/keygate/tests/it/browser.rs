@@ -25,9 +25,9 @@ const EMAIL: &str = "carol@example.com";
 const NEW_PASSWORD: &str = "quiet-meadow-copper-77";
 
 /// chromedriver on a free port, stopped (by its own process id) when dropped.
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Drop for Driver {
@@ -38,7 +38,7 @@ impl Drop for Driver {
 }
 
 /// None (skip) when Chromium or chromedriver is missing, unless CI=true.
-async fn start_driver() -> Option<Driver> {
+pub(crate) async fn start_driver() -> Option<Driver> {
     let missing: Vec<&str> = [CHROMIUM, CHROMEDRIVER]
         .into_iter()
         .filter(|path| !std::path::Path::new(path).exists())
@@ -70,7 +70,7 @@ async fn start_driver() -> Option<Driver> {
     Some(driver)
 }
 
-async fn open_browser(driver: &Driver, profile: &std::path::Path) -> Client {
+pub(crate) async fn open_browser(driver: &Driver, profile: &std::path::Path) -> Client {
     let args = [
         "--headless".to_owned(),
         // The test runs as root in CI; Chromium's sandbox refuses root.
@@ -86,6 +86,8 @@ async fn open_browser(driver: &Driver, profile: &std::path::Path) -> Client {
     let capabilities = json!({
         "browserName": "chrome",
         "goog:chromeOptions": { "binary": CHROMIUM, "args": args },
+        // The console (CSP violations among it) for suites that read it (`openapi`).
+        "goog:loggingPrefs": { "browser": "ALL" },
     });
     let serde_json::Value::Object(capabilities) = capabilities else {
         unreachable!()

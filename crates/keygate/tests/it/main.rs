@@ -34,6 +34,7 @@ mod oauth_authorize;
 mod oauth_endpoints;
 mod oauth_rp;
 mod oauth_tokens;
+mod openapi;
 mod pages;
 mod pages_flow;
 mod readme_commands;

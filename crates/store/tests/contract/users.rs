@@ -135,7 +135,7 @@ pub async fn list_pages_in_creation_order(s: Stores, clock: ManualClock) {
 
 pub async fn list_filters_by_prefix_verification_and_state(s: Stores, clock: ManualClock) {
     let now = clock.now();
-    let mut make = |addr: &str, verified: bool, active: bool| {
+    let make = |addr: &str, verified: bool, active: bool| {
         let mut u = user(addr, now);
         u.email_verified_at = verified.then_some(now);
         u.disabled_at = (!active).then_some(now);

@@ -11,11 +11,13 @@ use keygate_core::paging::PageRequest;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::schema::{ClientPage, RotatedSecret};
 use super::{Admin, AdminError};
 use crate::http::{ClientMeta, no_store};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     pub cursor: Option<String>,
     pub limit: Option<u32>,
@@ -31,6 +33,8 @@ fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, AdminError> {
         .map_err(|e| AdminError::BadRequest(format!("the body is not valid client metadata: {e}")))
 }
 
+#[utoipa::path(get, path = "/admin/clients", tag = "admin", security(("admin_bearer" = [])), params(ListQuery),
+    responses((status = 200, description = "A page of clients", body = ClientPage)))]
 pub async fn list(
     State(state): State<AppState>,
     _admin: Admin,
@@ -45,6 +49,8 @@ pub async fn list(
     Ok(Json(json!({ "items": items, "next_cursor": page.next })).into_response())
 }
 
+#[utoipa::path(post, path = "/admin/clients", tag = "admin", security(("admin_bearer" = [])), request_body = ClientMetadata,
+    responses((status = 201, description = "Registered; `client_secret` (confidential clients) is in this answer only", body = ClientView)))]
 pub async fn create(
     State(state): State<AppState>,
     admin: Admin,
@@ -58,6 +64,8 @@ pub async fn create(
     Ok(response)
 }
 
+#[utoipa::path(get, path = "/admin/clients/{id}", tag = "admin", security(("admin_bearer" = [])), params(("id" = String, Path, description = "The client id")),
+    responses((status = 200, description = "The client", body = ClientView)))]
 pub async fn show(
     State(state): State<AppState>,
     _admin: Admin,
@@ -71,6 +79,10 @@ pub async fn show(
     Ok(Json(ClientView::of(&client, None)).into_response())
 }
 
+#[utoipa::path(method(put, patch), path = "/admin/clients/{id}", tag = "admin", security(("admin_bearer" = [])),
+    params(("id" = String, Path, description = "The client id")), request_body = ClientMetadata,
+    description = "PUT and PATCH do the same: the fields given change, the others stay. A client made confidential gets a secret, shown in this answer only.",
+    responses((status = 200, description = "The updated client", body = ClientView)))]
 pub async fn update(
     State(state): State<AppState>,
     admin: Admin,
@@ -89,6 +101,8 @@ pub async fn update(
     Ok(response)
 }
 
+#[utoipa::path(delete, path = "/admin/clients/{id}", tag = "admin", security(("admin_bearer" = [])), params(("id" = String, Path, description = "The client id")),
+    responses((status = 204, description = "Deleted, with its tokens and consents")))]
 pub async fn delete(
     State(state): State<AppState>,
     admin: Admin,
@@ -106,6 +120,8 @@ pub async fn delete(
     }
 }
 
+#[utoipa::path(post, path = "/admin/clients/{id}/secret", tag = "admin", security(("admin_bearer" = [])), params(("id" = String, Path, description = "The client id")),
+    responses((status = 200, description = "The new secret, in this answer only; the old one stops working", body = RotatedSecret)))]
 pub async fn rotate_secret(
     State(state): State<AppState>,
     admin: Admin,

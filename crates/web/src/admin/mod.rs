@@ -5,6 +5,7 @@
 
 pub mod clients;
 pub mod ops;
+pub mod schema;
 pub mod users;
 
 pub use ops::{event_view, key_view};

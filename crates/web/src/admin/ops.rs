@@ -13,6 +13,7 @@ use keygate_core::paging::PageRequest;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::schema::{AuditPage, KeyList, RevokeAnswer, RotateAnswer, Stats};
 use super::{Admin, AdminError, log_store};
 use crate::http::ClientMeta;
 use crate::state::AppState;
@@ -31,13 +32,15 @@ pub fn key_view(key: &SigningKey) -> Value {
     })
 }
 
+#[utoipa::path(get, path = "/admin/keys", tag = "admin", security(("admin_bearer" = [])),
+    responses((status = 200, description = "The signing keys (public facts only)", body = KeyList)))]
 pub async fn list_keys(State(state): State<AppState>, _admin: Admin) -> Result<Response, AdminError> {
     let keys = state.oauth.keys.list().await?;
     let items: Vec<Value> = keys.iter().map(key_view).collect();
     Ok(Json(json!({ "items": items })).into_response())
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RotateBody {
     /// Rotate now even if the successor key has not been published for the lead time.
@@ -45,6 +48,8 @@ pub struct RotateBody {
     pub immediately: bool,
 }
 
+#[utoipa::path(post, path = "/admin/keys/rotate", tag = "admin", security(("admin_bearer" = [])), request_body(content = Option<RotateBody>, description = "Optional; an empty body rotates when ready"),
+    responses((status = 200, description = "What changed and the keys now", body = RotateAnswer)))]
 pub async fn rotate_keys(
     State(state): State<AppState>,
     admin: Admin,
@@ -85,13 +90,15 @@ pub async fn rotate_keys(
     .into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RevokeBody {
     pub user_id: Option<String>,
     pub client_id: Option<String>,
 }
 
+#[utoipa::path(post, path = "/admin/tokens/revoke", tag = "admin", security(("admin_bearer" = [])), request_body = RevokeBody,
+    responses((status = 200, description = "Token families revoked", body = RevokeAnswer)))]
 pub async fn revoke_tokens(
     State(state): State<AppState>,
     admin: Admin,
@@ -114,6 +121,8 @@ pub async fn revoke_tokens(
     Ok(Json(json!({ "revoked_families": revoked })).into_response())
 }
 
+#[utoipa::path(get, path = "/admin/stats", tag = "admin", security(("admin_bearer" = [])),
+    responses((status = 200, description = "Counts of what the store holds", body = Stats)))]
 pub async fn stats(State(state): State<AppState>, _admin: Admin) -> Result<Response, AdminError> {
     let stats = state.operations.stats().await?;
     Ok(Json(json!({
@@ -130,7 +139,8 @@ pub async fn stats(State(state): State<AppState>, _admin: Admin) -> Result<Respo
     .into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     pub user_id: Option<String>,
@@ -167,6 +177,8 @@ pub fn event_view(event: &AuditEvent) -> Value {
     })
 }
 
+#[utoipa::path(get, path = "/admin/audit", tag = "admin", security(("admin_bearer" = [])), params(AuditQuery),
+    responses((status = 200, description = "Audit events, newest first", body = AuditPage)))]
 pub async fn audit(
     State(state): State<AppState>,
     _admin: Admin,

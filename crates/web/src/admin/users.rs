@@ -18,6 +18,9 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
+use super::schema::{
+    AdminErrorBody, EndedSessions, RevokeAnswer, TotpReset, UserDetail, UserPage, UserSessionList, UserView,
+};
 use super::{Admin, AdminError};
 use crate::http::ClientMeta;
 use crate::state::AppState;
@@ -92,7 +95,8 @@ pub fn session_view(session: &Session) -> Value {
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Addresses starting with this (case-insensitive).
@@ -103,6 +107,8 @@ pub struct ListQuery {
     pub limit: Option<u32>,
 }
 
+#[utoipa::path(get, path = "/admin/users", operation_id = "list_users", tag = "admin", security(("admin_bearer" = [])), params(ListQuery),
+    responses((status = 200, description = "A page of accounts, oldest first", body = UserPage)))]
 pub async fn list(
     State(state): State<AppState>,
     _admin: Admin,
@@ -127,15 +133,20 @@ pub async fn list(
     Ok(Json(json!({ "items": items, "next_cursor": page.next })).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
     pub email: String,
+    /// Without one the account cannot sign in with a password until one is set.
+    #[schema(value_type = Option<String>)]
     pub password: Option<Zeroizing<String>>,
     #[serde(default)]
     pub verified: bool,
 }
 
+#[utoipa::path(post, path = "/admin/users", operation_id = "create_user", tag = "admin", security(("admin_bearer" = [])), request_body = CreateBody,
+    responses((status = 201, description = "The new account", body = UserView),
+        (status = 409, description = "The address is taken", body = AdminErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     admin: Admin,
@@ -152,6 +163,8 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(user_view(&user))).into_response())
 }
 
+#[utoipa::path(get, path = "/admin/users/{id}", operation_id = "show_user", tag = "admin", security(("admin_bearer" = [])), params(("id" = String, Path, description = "The account id")),
+    responses((status = 200, description = "The account with its lock, TOTP and session figures", body = UserDetail)))]
 pub async fn show(
     State(state): State<AppState>,
     _admin: Admin,
@@ -162,7 +175,7 @@ pub async fn show(
     Ok(Json(user_detail_view(&user, &status)).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateBody {
     pub email: Option<String>,
@@ -170,6 +183,10 @@ pub struct UpdateBody {
     pub active: Option<bool>,
 }
 
+#[utoipa::path(patch, path = "/admin/users/{id}", operation_id = "update_user", tag = "admin", security(("admin_bearer" = [])), params(("id" = String, Path, description = "The account id")), request_body = UpdateBody,
+    description = "A new address is unverified unless `verified` is true; `active: false` ends every session and grant.",
+    responses((status = 200, description = "The account after the change", body = UserDetail),
+        (status = 409, description = "The address is taken", body = AdminErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
     admin: Admin,
@@ -190,6 +207,9 @@ pub async fn update(
     Ok(Json(user_detail_view(&user, &status)).into_response())
 }
 
+#[utoipa::path(delete, path = "/admin/users/{id}", operation_id = "delete_user", tag = "admin", security(("admin_bearer" = [])), params(("id" = String, Path, description = "The account id")),
+    description = "Erases the account (GDPR): personal data, credentials, sessions and tokens go; anonymised audit rows stay.",
+    responses((status = 204, description = "Erased")))]
 pub async fn delete(
     State(state): State<AppState>,
     admin: Admin,
@@ -205,12 +225,16 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordBody {
+    #[schema(value_type = String)]
     pub password: Zeroizing<String>,
 }
 
+#[utoipa::path(post, path = "/admin/users/{id}/password", operation_id = "set_user_password", tag = "admin", security(("admin_bearer" = [])), params(("id" = String, Path, description = "The account id")), request_body = PasswordBody,
+    description = "Ends the account's sessions and refresh tokens and voids its reset links.",
+    responses((status = 204, description = "The password is set")))]
 pub async fn set_password(
     State(state): State<AppState>,
     admin: Admin,
@@ -228,6 +252,8 @@ pub async fn set_password(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+#[utoipa::path(post, path = "/admin/users/{id}/unlock", operation_id = "unlock_user", tag = "admin", security(("admin_bearer" = [])), params(("id" = String, Path, description = "The account id")),
+    responses((status = 204, description = "The lock is lifted and the failure budget starts afresh")))]
 pub async fn unlock(
     State(state): State<AppState>,
     admin: Admin,
@@ -243,6 +269,8 @@ pub async fn unlock(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+#[utoipa::path(get, path = "/admin/users/{id}/sessions", operation_id = "list_user_sessions", tag = "admin", security(("admin_bearer" = [])), params(("id" = String, Path, description = "The account id")),
+    responses((status = 200, description = "The account's live sessions, newest first", body = UserSessionList)))]
 pub async fn sessions(
     State(state): State<AppState>,
     _admin: Admin,
@@ -254,6 +282,8 @@ pub async fn sessions(
     Ok(Json(json!({ "items": items })).into_response())
 }
 
+#[utoipa::path(delete, path = "/admin/users/{id}/sessions", operation_id = "end_user_sessions", tag = "admin", security(("admin_bearer" = [])), params(("id" = String, Path, description = "The account id")),
+    responses((status = 200, description = "How many sessions ended", body = EndedSessions)))]
 pub async fn end_sessions(
     State(state): State<AppState>,
     admin: Admin,
@@ -269,6 +299,9 @@ pub async fn end_sessions(
     Ok(Json(json!({ "ended_sessions": ended })).into_response())
 }
 
+#[utoipa::path(delete, path = "/admin/users/{id}/sessions/{session}", operation_id = "end_user_session", tag = "admin", security(("admin_bearer" = [])),
+    params(("id" = String, Path, description = "The account id"), ("session" = String, Path, description = "The session id")),
+    responses((status = 204, description = "The session ended")))]
 pub async fn end_session(
     State(state): State<AppState>,
     admin: Admin,
@@ -285,6 +318,8 @@ pub async fn end_session(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+#[utoipa::path(post, path = "/admin/users/{id}/tokens/revoke", operation_id = "revoke_user_tokens", tag = "admin", security(("admin_bearer" = [])), params(("id" = String, Path, description = "The account id")),
+    responses((status = 200, description = "Every token family of the account is revoked", body = RevokeAnswer)))]
 pub async fn revoke_tokens(
     State(state): State<AppState>,
     admin: Admin,
@@ -299,6 +334,8 @@ pub async fn revoke_tokens(
     Ok(Json(json!({ "revoked_families": revoked })).into_response())
 }
 
+#[utoipa::path(post, path = "/admin/users/{id}/totp/reset", operation_id = "reset_user_totp", tag = "admin", security(("admin_bearer" = [])), params(("id" = String, Path, description = "The account id")),
+    responses((status = 200, description = "TOTP and recovery codes removed (a lost device)", body = TotpReset)))]
 pub async fn reset_totp(
     State(state): State<AppState>,
     admin: Admin,
@@ -314,13 +351,15 @@ pub async fn reset_totp(
     Ok(Json(json!({ "totp_removed": removed })).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoleBody {
     pub role: String,
 }
 
 /// POST grants `{role}`, DELETE on `/roles/{role}` revokes it; both answer the account.
+#[utoipa::path(post, path = "/admin/users/{id}/roles", operation_id = "grant_user_role", tag = "admin", security(("admin_bearer" = [])), params(("id" = String, Path, description = "The account id")), request_body = RoleBody,
+    responses((status = 200, description = "The account with the role", body = UserView)))]
 pub async fn grant_role(
     State(state): State<AppState>,
     admin: Admin,
@@ -333,6 +372,9 @@ pub async fn grant_role(
     change_role(state, admin, meta, id, role, true).await
 }
 
+#[utoipa::path(delete, path = "/admin/users/{id}/roles/{role}", operation_id = "revoke_user_role", tag = "admin", security(("admin_bearer" = [])),
+    params(("id" = String, Path, description = "The account id"), ("role" = String, Path, description = "The role, e.g. admin")),
+    responses((status = 200, description = "The account without the role", body = UserView)))]
 pub async fn revoke_role(
     State(state): State<AppState>,
     admin: Admin,

@@ -12,17 +12,22 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 use super::guard::JsonBody;
+use super::schema::{ActivityPage, SessionList};
 use crate::http::{AccountFailure, Caller, ClientMeta, clear_session_cookie};
 use crate::state::AppState;
 
 type ApiResult = Result<Response, AccountFailure>;
 
+#[utoipa::path(get, path = "/api/auth/me", tag = "account", security(("session_cookie" = []), ("pat_bearer" = ["account:read"])),
+    responses((status = 200, description = "The signed-in account", body = keygate_core::accounts::Profile)))]
 pub async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult {
     caller.require_scope(SCOPE_ACCOUNT_READ)?;
     let profile = state.accounts.service.profile(caller.user()).await?;
     Ok(Json(profile).into_response())
 }
 
+#[utoipa::path(get, path = "/api/auth/sessions", tag = "account", security(("session_cookie" = []), ("pat_bearer" = ["account:read"])),
+    responses((status = 200, description = "The account's live sessions", body = SessionList)))]
 pub async fn list_sessions(State(state): State<AppState>, caller: Caller) -> ApiResult {
     caller.require_scope(SCOPE_ACCOUNT_READ)?;
     let current = match &caller.0 {
@@ -51,6 +56,9 @@ pub async fn list_sessions(State(state): State<AppState>, caller: Caller) -> Api
     Ok(Json(json!({ "sessions": sessions })).into_response())
 }
 
+#[utoipa::path(delete, path = "/api/auth/sessions/{id}", tag = "account", security(("session_cookie" = []), ("pat_bearer" = ["account:write"])),
+    params(("id" = String, Path, description = "A session id from `GET /api/auth/sessions`")),
+    responses((status = 204, description = "The session is over")))]
 pub async fn end_session(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
@@ -63,12 +71,15 @@ pub async fn end_session(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     limit: Option<u32>,
     after: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/auth/activity", tag = "account", security(("session_cookie" = []), ("pat_bearer" = ["account:read"])), params(PageQuery),
+    responses((status = 200, description = "The account's audit events, newest first", body = ActivityPage)))]
 pub async fn activity(State(state): State<AppState>, caller: Caller, Query(query): Query<PageQuery>) -> ApiResult {
     caller.require_scope(SCOPE_ACCOUNT_READ)?;
     let page = PageRequest {
@@ -80,6 +91,9 @@ pub async fn activity(State(state): State<AppState>, caller: Caller, Query(query
     Ok(Json(json!({ "items": items, "next": page.next })).into_response())
 }
 
+#[utoipa::path(get, path = "/api/auth/export", tag = "account", security(("session_cookie" = []), ("pat_bearer" = ["account:read"])),
+    responses((status = 200, description = "Everything Keygate keeps about the account (a download)",
+        body = keygate_core::accounts::AccountExport)))]
 pub async fn export(State(state): State<AppState>, caller: Caller) -> ApiResult {
     caller.require_scope(SCOPE_ACCOUNT_READ)?;
     let export = state.accounts.service.export(caller.user()).await?;
@@ -91,11 +105,14 @@ pub async fn export(State(state): State<AppState>, caller: Caller) -> ApiResult 
 }
 
 /// A body holding only the account password (erasing the account, turning TOTP off).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct PasswordBody {
+    #[schema(value_type = String, format = Password)]
     pub(crate) password: Zeroizing<String>,
 }
 
+#[utoipa::path(delete, path = "/api/auth/account", tag = "account", request_body = PasswordBody, security(("session_cookie" = [])),
+    responses((status = 204, description = "Erased; the cookie is cleared")))]
 pub async fn delete_account(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,

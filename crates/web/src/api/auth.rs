@@ -10,19 +10,24 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 use super::guard::JsonBody;
+use super::schema::{LoginAnswer, StatusAnswer};
 use crate::http::{AccountFailure, Caller, ClientMeta, clear_session_cookie, session_cookie, set_session_cookie};
 use crate::state::AppState;
 
 type ApiResult = Result<Response, AccountFailure>;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct RegisterBody {
     email: String,
+    #[schema(value_type = String, format = Password)]
     password: Zeroizing<String>,
+    #[schema(value_type = String, format = Password)]
     password_confirmation: Zeroizing<String>,
 }
 
 /// The one answer to every acceptable registration, taken address or not.
+#[utoipa::path(post, path = "/api/auth/register", tag = "account", request_body = RegisterBody,
+    responses((status = 201, description = "Accepted, whether or not the address was taken (`verification_sent`)", body = StatusAnswer)))]
 pub async fn register(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
@@ -40,9 +45,10 @@ pub async fn register(
     Ok((StatusCode::CREATED, Json(answer)).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct LoginBody {
     email: String,
+    #[schema(value_type = String, format = Password)]
     password: Zeroizing<String>,
     #[serde(default)]
     totp: Option<String>,
@@ -65,6 +71,9 @@ pub fn login_answer(state: &AppState, success: &LoginSuccess) -> Response {
     ([cookie], Json(body)).into_response()
 }
 
+#[utoipa::path(post, path = "/api/auth/login", tag = "account", request_body = LoginBody,
+    responses((status = 200, description = "Signed in; the session cookie is in `Set-Cookie`", body = LoginAnswer,
+        headers(("Set-Cookie" = String, description = "The session cookie")))))]
 pub async fn login(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
@@ -85,6 +94,8 @@ pub async fn login(
     Ok(login_answer(&state, &success))
 }
 
+#[utoipa::path(post, path = "/api/auth/logout", tag = "account", operation_id = "account_logout", security((), ("session_cookie" = [])),
+    responses((status = 204, description = "Signed out (also without a session); the cookie is cleared")))]
 pub async fn logout(State(state): State<AppState>, ClientMeta(meta): ClientMeta, headers: HeaderMap) -> ApiResult {
     if let Some(cookie) = session_cookie(&state.accounts, &headers) {
         state.accounts.service.logout(&cookie, &meta).await?;
@@ -92,7 +103,7 @@ pub async fn logout(State(state): State<AppState>, ClientMeta(meta): ClientMeta,
     Ok((StatusCode::NO_CONTENT, [clear_session_cookie(&state.accounts)]).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct TokenBody {
     token: String,
 }
@@ -101,6 +112,9 @@ fn verified() -> Response {
     Json(json!({ "status": "verified" })).into_response()
 }
 
+#[utoipa::path(get, path = "/api/auth/verify-email/{token}", tag = "account",
+    params(("token" = String, Path, description = "The token from the emailed link")),
+    responses((status = 200, description = "Verified (`verified`)", body = StatusAnswer)))]
 pub async fn verify_email_get(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
@@ -110,6 +124,8 @@ pub async fn verify_email_get(
     Ok(verified())
 }
 
+#[utoipa::path(post, path = "/api/auth/verify-email", tag = "account", request_body = TokenBody,
+    responses((status = 200, description = "Verified (`verified`)", body = StatusAnswer)))]
 pub async fn verify_email_post(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
@@ -119,7 +135,7 @@ pub async fn verify_email_post(
     Ok(verified())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct EmailBody {
     email: String,
 }
@@ -132,6 +148,8 @@ fn accepted() -> Response {
     (StatusCode::ACCEPTED, Json(body)).into_response()
 }
 
+#[utoipa::path(post, path = "/api/auth/resend-verification", tag = "account", request_body = EmailBody,
+    responses((status = 202, description = "Accepted whether or not the address belongs to an account", body = StatusAnswer)))]
 pub async fn resend_verification(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
@@ -141,6 +159,8 @@ pub async fn resend_verification(
     Ok(accepted())
 }
 
+#[utoipa::path(post, path = "/api/auth/forgot-password", tag = "account", request_body = EmailBody,
+    responses((status = 202, description = "Accepted whether or not the address belongs to an account", body = StatusAnswer)))]
 pub async fn forgot_password(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
@@ -150,12 +170,15 @@ pub async fn forgot_password(
     Ok(accepted())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct ResetBody {
     token: String,
+    #[schema(value_type = String, format = Password)]
     password: Zeroizing<String>,
 }
 
+#[utoipa::path(post, path = "/api/auth/reset-password", tag = "account", request_body = ResetBody,
+    responses((status = 200, description = "Password set, every session ended (`password_reset`)", body = StatusAnswer)))]
 pub async fn reset_password(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
@@ -169,12 +192,16 @@ pub async fn reset_password(
     Ok(Json(json!({ "status": "password_reset" })).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct ChangeBody {
+    #[schema(value_type = String, format = Password)]
     current_password: Zeroizing<String>,
+    #[schema(value_type = String, format = Password)]
     new_password: Zeroizing<String>,
 }
 
+#[utoipa::path(post, path = "/api/auth/change-password", tag = "account", request_body = ChangeBody, security(("session_cookie" = [])),
+    responses((status = 200, description = "Changed (`password_changed`); a fresh session cookie is in `Set-Cookie`", body = StatusAnswer)))]
 pub async fn change_password(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,

@@ -12,11 +12,14 @@ use serde_json::json;
 
 use super::account::PasswordBody;
 use super::guard::JsonBody;
+use super::schema::{CreatedPat, PatList, RecoveryCodes, TotpSetup};
 use crate::http::{AccountFailure, Caller, ClientMeta};
 use crate::state::AppState;
 
 type ApiResult = Result<Response, AccountFailure>;
 
+#[utoipa::path(post, path = "/api/auth/totp/setup", tag = "account", security(("session_cookie" = [])),
+    responses((status = 200, description = "A new secret, not yet enabled", body = TotpSetup)))]
 pub async fn totp_setup(State(state): State<AppState>, caller: Caller) -> ApiResult {
     let auth = caller.require_session()?;
     let setup = state.accounts.service.totp_setup(&auth.user).await?;
@@ -24,11 +27,13 @@ pub async fn totp_setup(State(state): State<AppState>, caller: Caller) -> ApiRes
     Ok(Json(body).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct CodeBody {
     code: String,
 }
 
+#[utoipa::path(post, path = "/api/auth/totp/enable", tag = "account", request_body = CodeBody, security(("session_cookie" = [])),
+    responses((status = 200, description = "Enabled; the recovery codes are shown once", body = RecoveryCodes)))]
 pub async fn totp_enable(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
@@ -44,6 +49,8 @@ pub async fn totp_enable(
     Ok(Json(json!({ "recovery_codes": codes })).into_response())
 }
 
+#[utoipa::path(post, path = "/api/auth/totp/disable", tag = "account", request_body = PasswordBody, security(("session_cookie" = [])),
+    responses((status = 204, description = "Two-step verification is off")))]
 pub async fn totp_disable(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
@@ -71,6 +78,8 @@ fn pat_json(pat: &PersonalAccessToken) -> serde_json::Value {
     })
 }
 
+#[utoipa::path(get, path = "/api/auth/tokens", tag = "account", security(("session_cookie" = []), ("pat_bearer" = ["account:read"])),
+    responses((status = 200, description = "The account's personal access tokens (never their secrets)", body = PatList)))]
 pub async fn list_tokens(State(state): State<AppState>, caller: Caller) -> ApiResult {
     caller.require_scope(SCOPE_ACCOUNT_READ)?;
     let tokens: Vec<_> = state
@@ -84,7 +93,7 @@ pub async fn list_tokens(State(state): State<AppState>, caller: Caller) -> ApiRe
     Ok(Json(json!({ "tokens": tokens })).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct CreateTokenBody {
     name: String,
     scopes: Vec<String>,
@@ -92,6 +101,8 @@ pub struct CreateTokenBody {
     expires_in_days: Option<u32>,
 }
 
+#[utoipa::path(post, path = "/api/auth/tokens", tag = "account", request_body = CreateTokenBody, security(("session_cookie" = [])),
+    responses((status = 201, description = "Created; `token` is shown in this answer only", body = CreatedPat)))]
 pub async fn create_token(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
@@ -110,6 +121,9 @@ pub async fn create_token(
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
+#[utoipa::path(delete, path = "/api/auth/tokens/{id}", tag = "account", security(("session_cookie" = []), ("pat_bearer" = ["account:write"])),
+    params(("id" = String, Path, description = "A token id from `GET /api/auth/tokens`")),
+    responses((status = 204, description = "Revoked")))]
 pub async fn revoke_token(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,

@@ -8,6 +8,7 @@ pub mod account;
 pub mod auth;
 pub mod credentials;
 mod guard;
+pub mod schema;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

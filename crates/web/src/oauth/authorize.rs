@@ -11,6 +11,7 @@ use keygate_core::oauth::{AuthorizeOutcome, AuthorizeParams, AuthorizeRejection,
 
 use super::form::Params;
 use super::respond::{error_to_client, to_client};
+use super::schema::{AuthorizeForm, AuthorizeQuery};
 use crate::http::{find_session, log_if_server_side, see_other};
 use crate::state::AppState;
 
@@ -88,6 +89,14 @@ fn login_redirect(return_to: &str, login_hint: Option<&str>, again: bool) -> Res
     see_other(&format!("/login?{}", query.finish()))
 }
 
+#[utoipa::path(method(get, post), path = "/oauth2/authorize", tag = "oauth", params(AuthorizeQuery),
+    description = "The browser's start of the authorization code flow (PKCE). A browser endpoint: it answers with redirects and HTML pages, never JSON.",
+    request_body(content = Option<AuthorizeForm>, content_type = "application/x-www-form-urlencoded", description = "POST: the request in a form body instead of the query"),
+    responses(
+        (status = 303, description = "To the login page, to the consent page, or to the client's `redirect_uri` with `code` (or `error`), `state` and `iss`"),
+        (status = 200, description = "The consent page, or an auto-submitting form for `response_mode=form_post`", content_type = "text/html"),
+        (status = 400, description = "An error page: unknown client or unregistered redirect URI (never redirected)", content_type = "text/html"),
+    ))]
 pub async fn authorize(
     State(state): State<AppState>,
     method: Method,

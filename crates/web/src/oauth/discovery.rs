@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
+use super::schema::{DiscoveryDocument, Jwks};
 use crate::state::AppState;
 
 fn json_bytes(bytes: Bytes, max_age: u32) -> Response {
@@ -19,10 +20,14 @@ fn json_bytes(bytes: Bytes, max_age: u32) -> Response {
     response
 }
 
+#[utoipa::path(get, path = "/.well-known/openid-configuration", tag = "oauth",
+    responses((status = 200, description = "The OpenID Provider metadata (cacheable for an hour)", body = DiscoveryDocument)))]
 pub async fn discovery(State(state): State<AppState>) -> Response {
     json_bytes(state.oauth.discovery.clone(), 3600)
 }
 
+#[utoipa::path(get, path = "/oauth2/jwks", tag = "oauth",
+    responses((status = 200, description = "The public signing keys (cacheable for five minutes)", body = Jwks)))]
 pub async fn jwks(State(state): State<AppState>) -> Response {
     let keys = state.oauth.tokens.keys().current();
     json_bytes(Bytes::copy_from_slice(keys.jwks_json.as_bytes()), 300)

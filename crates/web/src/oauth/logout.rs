@@ -14,7 +14,8 @@ use serde::Deserialize;
 use crate::http::{ClientMeta, clear_session_cookie, find_session, see_other, session_cookie};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LogoutQuery {
     pub id_token_hint: Option<String>,
     pub post_logout_redirect_uri: Option<String>,
@@ -28,6 +29,13 @@ fn refused(state: &AppState, message: &str) -> Response {
         .error_page(StatusCode::BAD_REQUEST, "Sign-out request refused", message)
 }
 
+#[utoipa::path(get, path = "/oauth2/logout", tag = "oauth", operation_id = "rp_initiated_logout", params(LogoutQuery),
+    description = "OpenID Connect RP-Initiated Logout 1.0. A browser endpoint: redirects and HTML pages.",
+    responses(
+        (status = 303, description = "Signed out, to the registered `post_logout_redirect_uri` (with `state`); or, without `id_token_hint`, to the `/logout` page to ask"),
+        (status = 200, description = "The signed-out page", content_type = "text/html"),
+        (status = 400, description = "An error page (a redirect URI that is not registered is never followed)", content_type = "text/html"),
+    ))]
 pub async fn logout(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,

@@ -10,6 +10,7 @@ mod form;
 pub mod logout;
 mod respond;
 mod response;
+pub mod schema;
 pub mod token;
 pub mod userinfo;
 

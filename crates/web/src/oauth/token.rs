@@ -10,6 +10,7 @@ use keygate_core::oauth::{OAuthError, TokenRequest};
 
 use super::form::{Params, client_credentials, require_form};
 use super::response::TokenEndpointError;
+use super::schema::{TokenForm, TokenHandleForm};
 use crate::http::metrics::TOKENS_ISSUED;
 use crate::http::{ClientMeta, json_no_store, no_store};
 use crate::state::AppState;
@@ -46,6 +47,9 @@ fn token_request(params: &mut Params) -> Result<TokenRequest, OAuthError> {
     }
 }
 
+#[utoipa::path(post, path = "/oauth2/token", tag = "oauth", security(("client_secret_basic" = []), ()),
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "Tokens (RFC 6749 §5.1; `id_token` with the `openid` scope)", body = keygate_core::oauth::TokenResponse)))]
 pub async fn token(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
@@ -61,6 +65,10 @@ pub async fn token(
     Ok(json_no_store(StatusCode::OK, &response))
 }
 
+#[utoipa::path(post, path = "/oauth2/introspect", tag = "oauth", security(("client_secret_basic" = []), ()),
+    description = "RFC 7662, for confidential clients; a client sees only its own tokens (others are `{\"active\": false}`).",
+    request_body(content = TokenHandleForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "The token's state; an inactive token is `{\"active\": false}` alone", body = keygate_core::oauth::Introspection)))]
 pub async fn introspect(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,
@@ -78,6 +86,10 @@ pub async fn introspect(
     Ok(json_no_store(StatusCode::OK, &answer))
 }
 
+#[utoipa::path(post, path = "/oauth2/revoke", tag = "oauth", security(("client_secret_basic" = []), ()),
+    description = "RFC 7009; a refresh token takes its family with it. An unknown token is not an error.",
+    request_body(content = TokenHandleForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "Revoked, or there was nothing to revoke")))]
 pub async fn revoke(
     State(state): State<AppState>,
     ClientMeta(meta): ClientMeta,

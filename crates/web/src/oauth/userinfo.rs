@@ -9,10 +9,18 @@ use keygate_core::oauth::OAuthError;
 
 use super::form::{Params, require_form};
 use super::response::BearerError;
+use super::schema::{OAuthErrorBody, UserinfoClaims, UserinfoForm};
 use crate::http::authorization::{self, Scheme};
 use crate::http::json_no_store;
 use crate::state::AppState;
 
+#[utoipa::path(method(get, post), path = "/oauth2/userinfo", tag = "oauth", security(("access_token" = [])),
+    description = "The token in the `Authorization: Bearer` header, or (POST) as `access_token` in a form body; never in the query.",
+    request_body(content = Option<UserinfoForm>, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The claims the token's scopes grant", body = UserinfoClaims),
+        (status = 401, description = "No token, or not a valid one (`WWW-Authenticate: Bearer`, RFC 6750 §3); a bad token also gets an error body", body = Option<OAuthErrorBody>),
+    ))]
 pub async fn userinfo(
     State(state): State<AppState>,
     method: Method,

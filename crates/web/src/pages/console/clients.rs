@@ -122,16 +122,22 @@ fn row(client: &Client) -> Value {
     }
 }
 
-/// A refused registration or change: the sentence for the form, or a page of its own for the
-/// server's faults and outages.
-fn refusal(state: &AppState, err: OAuthError) -> Result<String, Response> {
+/// What becomes of a refused registration or change.
+enum Refusal {
+    /// The sentence to show on the form.
+    Form(String),
+    /// A page of its own, for the server's faults and outages.
+    Page(Response),
+}
+
+fn refusal(state: &AppState, err: OAuthError) -> Refusal {
     match err.code {
-        ErrorCode::TemporarilyUnavailable => Err(failure_page(state, AccountError::Busy)),
+        ErrorCode::TemporarilyUnavailable => Refusal::Page(failure_page(state, AccountError::Busy)),
         ErrorCode::ServerError => {
             let cause = crate::http::error::cause_chain(&err);
-            Err(failure_page(state, AccountError::Internal(cause)))
+            Refusal::Page(failure_page(state, AccountError::Internal(cause)))
         }
-        _ => Ok(err.description.into_owned()),
+        _ => Refusal::Form(err.description.into_owned()),
     }
 }
 
@@ -195,11 +201,11 @@ pub async fn create(
             StatusCode::CREATED,
         ),
         Err(err) => match refusal(&state, err) {
-            Ok(sentence) => {
+            Refusal::Form(sentence) => {
                 let base = page_base(&csrf, None).form(Form::default().form_error(sentence));
                 render_list(&state, &admin, base, StatusCode::BAD_REQUEST, values, None).await
             }
-            Err(page) => page,
+            Refusal::Page(page) => page,
         },
     }
 }
@@ -303,7 +309,7 @@ pub async fn update(
         Ok(Some((client, None))) => see_other(&format!("/admin/console/clients/{}?notice=client-saved", client.id.0)),
         Ok(None) => see_other("/admin/console/clients"),
         Err(err) => match refusal(&state, err) {
-            Ok(sentence) => {
+            Refusal::Form(sentence) => {
                 let view = ClientView::of(&existing, None);
                 let extra = context! {
                     client => context! {
@@ -325,7 +331,7 @@ pub async fn update(
                     frame(&admin, "clients", extra),
                 )
             }
-            Err(page) => page,
+            Refusal::Page(page) => page,
         },
     }
 }
@@ -346,7 +352,7 @@ pub async fn rotate_secret(
         Ok(Some(secret)) => render_client(&state, &csrf, &admin, &existing, Some(&secret), None, StatusCode::OK),
         Ok(None) => see_other("/admin/console/clients"),
         Err(err) => match refusal(&state, err) {
-            Ok(sentence) => {
+            Refusal::Form(sentence) => {
                 let base = page_base(&csrf, None).form(Form::default().form_error(sentence));
                 let view = ClientView::of(&existing, None);
                 let extra = context! {
@@ -368,7 +374,7 @@ pub async fn rotate_secret(
                     frame(&admin, "clients", extra),
                 )
             }
-            Err(page) => page,
+            Refusal::Page(page) => page,
         },
     }
 }
@@ -383,10 +389,10 @@ pub async fn delete(
     match state.operations.delete_client(&ClientId(id), &by.actor, &by.meta).await {
         Ok(_) => see_other("/admin/console/clients?notice=client-deleted"),
         Err(err) => match refusal(&state, err) {
-            Ok(sentence) => state
+            Refusal::Form(sentence) => state
                 .pages
                 .error_page(StatusCode::BAD_REQUEST, "The client was not deleted", &sentence),
-            Err(page) => page,
+            Refusal::Page(page) => page,
         },
     }
 }
