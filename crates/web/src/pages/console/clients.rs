@@ -389,9 +389,11 @@ pub async fn delete(
     match state.operations.delete_client(&ClientId(id), &by.actor, &by.meta).await {
         Ok(_) => see_other("/admin/console/clients?notice=client-deleted"),
         Err(err) => match refusal(&state, err) {
-            Refusal::Form(sentence) => state
-                .pages
-                .error_page(StatusCode::BAD_REQUEST, "The client was not deleted", &sentence),
+            Refusal::Form(sentence) => {
+                state
+                    .pages
+                    .error_page(StatusCode::BAD_REQUEST, "The client was not deleted", &sentence)
+            }
             Refusal::Page(page) => page,
         },
     }
