@@ -243,44 +243,31 @@ async fn act(accounts: &Accounts, operations: &Operations, action: UserAction) -
             };
             done(&user, target.json, what);
         }
-        UserAction::GrantAdmin(target) => {
-            let user = accounts.user_by_email(&target.email).await.map_err(sentence)?;
-            let changed = accounts
-                .set_role(&user, Role::admin(), true, &by)
-                .await
-                .map_err(sentence)?;
-            done(
-                &user,
-                target.json,
-                if changed {
-                    "admin role granted"
-                } else {
-                    "already an admin"
-                },
-            );
-        }
-        UserAction::RevokeAdmin(target) => {
-            let user = accounts.user_by_email(&target.email).await.map_err(sentence)?;
-            let changed = accounts
-                .set_role(&user, Role::admin(), false, &by)
-                .await
-                .map_err(sentence)?;
-            done(
-                &user,
-                target.json,
-                if changed {
-                    "admin role revoked"
-                } else {
-                    "was not an admin"
-                },
-            );
-        }
+        UserAction::GrantAdmin(target) => admin_role(accounts, &by, &target, true).await?,
+        UserAction::RevokeAdmin(target) => admin_role(accounts, &by, &target, false).await?,
         UserAction::Delete(target) => {
             let user = accounts.user_by_email(&target.email).await.map_err(sentence)?;
             accounts.erase_as_operator(&user, &by).await.map_err(sentence)?;
             done(&user, target.json, "erased");
         }
     }
+    Ok(())
+}
+
+/// Grants or revokes the admin role and says which happened.
+async fn admin_role(accounts: &Accounts, by: &Operator, target: &Target, grant: bool) -> anyhow::Result<()> {
+    let user = accounts.user_by_email(&target.email).await.map_err(sentence)?;
+    let changed = accounts
+        .set_role(&user, Role::admin(), grant, by)
+        .await
+        .map_err(sentence)?;
+    let what = match (grant, changed) {
+        (true, true) => "admin role granted",
+        (true, false) => "already an admin",
+        (false, true) => "admin role revoked",
+        (false, false) => "was not an admin",
+    };
+    done(&user, target.json, what);
     Ok(())
 }
 

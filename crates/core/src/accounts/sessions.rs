@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::ids::SessionId;
-use crate::model::{AuditAction, Outcome, PersonalAccessToken, Session, User};
+use crate::model::{AuditAction, AuditEvent, Outcome, PersonalAccessToken, Session, User};
 use crate::secret_token::{SecretKind, SecretToken};
 
 use super::{AccountError, AccountResult, Accounts, RequestMeta};
@@ -107,6 +107,11 @@ impl Accounts {
         let event = self
             .user_event(AuditAction::SessionRevoked, user.id, Outcome::Success, meta)
             .details(serde_json::json!({ "session": id }));
+        self.end_one_session(user, id, event).await
+    }
+
+    /// Ends session `id` of `user`, recording `event`; `NotFound` if it is not theirs or gone.
+    pub(super) async fn end_one_session(&self, user: &User, id: SessionId, event: AuditEvent) -> AccountResult<()> {
         if self
             .stores()
             .sessions

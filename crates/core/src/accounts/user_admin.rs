@@ -126,16 +126,7 @@ impl Accounts {
         let event = self
             .operator_event(AuditAction::SessionRevoked, by, user)
             .details(json!({ "session": id, "by": by.actor }));
-        if self
-            .stores()
-            .sessions
-            .delete_user_session(user.id, id, &[event])
-            .await?
-        {
-            Ok(())
-        } else {
-            Err(AccountError::NotFound("session"))
-        }
+        self.end_one_session(user, id, event).await
     }
 
     /// Ends every session of the user; returns how many.

@@ -248,7 +248,38 @@ pub async fn show(
     }
 }
 
-/// The client's page: its settings as an editable form, and the secret when it was just made.
+/// What the client's page shows besides the client: its form (the stored settings, or the
+/// values of a refused post), the secret when one was just made, and the page's status.
+struct Shown<'a> {
+    form: Value,
+    secret: Option<&'a SecretToken>,
+    base: crate::http::html::PageBase,
+    status: StatusCode,
+}
+
+fn client_page(state: &AppState, admin: &ConsoleAdmin, client: &Client, shown: Shown<'_>) -> Response {
+    let view = ClientView::of(client, None);
+    let extra = context! {
+        client => context! {
+            id => view.client_id,
+            name => view.client_name,
+            public => view.token_endpoint_auth_method == "none",
+            created => when(client.created_at),
+            updated => when(client.updated_at),
+        },
+        client_form => shown.form,
+        choices => choices(),
+        secret => shown.secret.map(|s| s.expose().to_owned()),
+    };
+    state.pages.render(
+        "admin_client.html",
+        shown.status,
+        &shown.base,
+        frame(admin, "clients", extra),
+    )
+}
+
+/// The client's page with its stored settings, and the secret when it was just made.
 fn render_client(
     state: &AppState,
     csrf: &CsrfToken,
@@ -258,23 +289,31 @@ fn render_client(
     notice: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    let view = ClientView::of(client, None);
-    let extra = context! {
-        client => context! {
-            id => view.client_id.clone(),
-            name => view.client_name.clone(),
-            public => view.token_endpoint_auth_method == "none",
-            created => when(client.created_at),
-            updated => when(client.updated_at),
-        },
-        client_form => form_values(Some(&view)),
-        choices => choices(),
-        secret => secret.map(|s| s.expose().to_owned()),
+    let shown = Shown {
+        form: form_values(Some(&ClientView::of(client, None))),
+        secret,
+        base: page_base(csrf, notice),
+        status,
     };
-    let base = page_base(csrf, notice);
-    state
-        .pages
-        .render("admin_client.html", status, &base, frame(admin, "clients", extra))
+    client_page(state, admin, client, shown)
+}
+
+/// The client's page after a refused post, the reason above the form.
+fn refused_page(
+    state: &AppState,
+    csrf: &CsrfToken,
+    admin: &ConsoleAdmin,
+    client: &Client,
+    form: Value,
+    sentence: String,
+) -> Response {
+    let shown = Shown {
+        form,
+        secret: None,
+        base: page_base(csrf, None).form(Form::default().form_error(sentence)),
+        status: StatusCode::BAD_REQUEST,
+    };
+    client_page(state, admin, client, shown)
 }
 
 pub async fn update(
@@ -309,28 +348,7 @@ pub async fn update(
         Ok(Some((client, None))) => see_other(&format!("/admin/console/clients/{}?notice=client-saved", client.id.0)),
         Ok(None) => see_other("/admin/console/clients"),
         Err(err) => match refusal(&state, err) {
-            Refusal::Form(sentence) => {
-                let view = ClientView::of(&existing, None);
-                let extra = context! {
-                    client => context! {
-                        id => view.client_id,
-                        name => view.client_name,
-                        public => view.token_endpoint_auth_method == "none",
-                        created => when(existing.created_at),
-                        updated => when(existing.updated_at),
-                    },
-                    client_form => values,
-                    choices => choices(),
-                    secret => None::<String>,
-                };
-                let base = page_base(&csrf, None).form(Form::default().form_error(sentence));
-                state.pages.render(
-                    "admin_client.html",
-                    StatusCode::BAD_REQUEST,
-                    &base,
-                    frame(&admin, "clients", extra),
-                )
-            }
+            Refusal::Form(sentence) => refused_page(&state, &csrf, &admin, &existing, values, sentence),
             Refusal::Page(page) => page,
         },
     }
@@ -353,26 +371,8 @@ pub async fn rotate_secret(
         Ok(None) => see_other("/admin/console/clients"),
         Err(err) => match refusal(&state, err) {
             Refusal::Form(sentence) => {
-                let base = page_base(&csrf, None).form(Form::default().form_error(sentence));
-                let view = ClientView::of(&existing, None);
-                let extra = context! {
-                    client => context! {
-                        id => view.client_id.clone(),
-                        name => view.client_name.clone(),
-                        public => view.token_endpoint_auth_method == "none",
-                        created => when(existing.created_at),
-                        updated => when(existing.updated_at),
-                    },
-                    client_form => form_values(Some(&view)),
-                    choices => choices(),
-                    secret => None::<String>,
-                };
-                state.pages.render(
-                    "admin_client.html",
-                    StatusCode::BAD_REQUEST,
-                    &base,
-                    frame(&admin, "clients", extra),
-                )
+                let form = form_values(Some(&ClientView::of(&existing, None)));
+                refused_page(&state, &csrf, &admin, &existing, form, sentence)
             }
             Refusal::Page(page) => page,
         },
