@@ -1,22 +1,29 @@
 //! `copy`: every table from a snapshot of one SQL database into another in one transaction,
-//! verified by count and checksum before it commits. A reader task pages through the snapshot
-//! while the writer inserts earlier pages, with at most [`PAGES_IN_FLIGHT`] pages queued (memory
-//! stays flat whatever the size of the tables).
+//! verified by count and checksum before it commits.
+//!
+//! Two halves run at once: the reader streams each table out of the snapshot, re-seals secrets
+//! if asked, checksums every row and, for a PostgreSQL target, encodes it straight into COPY
+//! text; the writer feeds the target (one `COPY … FROM STDIN` per table on PostgreSQL, multi-row
+//! INSERTs on SQLite) and verifies each table while the reader goes on with the next. At most
+//! [`PIECES_IN_FLIGHT`] pieces are queued between them, so memory stays flat whatever the size
+//! of the tables.
 
 use std::time::Instant;
 
 use keygate_core::error::StoreError;
 use tokio::sync::mpsc;
 
+use super::catalog::Table;
+use super::pg_sink::{PgSink, encode_row};
 use super::sink::Sink;
-use super::snapshot::Snapshot;
+use super::snapshot::{Cursor, Snapshot};
 use super::value::{Checksum, Row};
 use super::{Progress, RowTransform, TABLES, TableReport, TransferError};
 use crate::sql::SqlStore;
 
 #[derive(Clone, Debug)]
 pub struct CopyOptions {
-    /// Rows per page read and per INSERT batch.
+    /// Rows per page read from the source and per INSERT batch on a SQLite target.
     pub batch_size: u32,
     /// Empty a target that holds data instead of refusing.
     pub force: bool,
@@ -24,12 +31,25 @@ pub struct CopyOptions {
     pub now_ms: i64,
 }
 
-/// Pages the reader may run ahead of the writer: enough to keep reading while the writer waits
-/// for a bulk load to be acknowledged.
-const PAGES_IN_FLIGHT: usize = 16;
+/// Pieces the reader may run ahead of the writer: enough to keep reading while the writer
+/// waits on the target (a COPY's acknowledgement, a checksum, the index rebuild).
+const PIECES_IN_FLIGHT: usize = 16;
 
-/// A page of table `TABLES[index]`; an empty page ends the table.
-type Page = Result<(usize, Vec<Row>), StoreError>;
+/// COPY text sent to PostgreSQL per piece: big enough that a piece costs little, small enough
+/// that [`PIECES_IN_FLIGHT`] of them stay a few MiB.
+const COPY_PIECE_BYTES: usize = 256 << 10;
+
+/// What the reader hands the writer, table by table in [`TABLES`] order.
+enum Piece {
+    /// Rows for a SQLite target's INSERTs.
+    Rows(Vec<Row>),
+    /// Rows already in COPY text format, and how many.
+    Text(Vec<u8>, u64),
+    /// The table is complete; the checksum of every row the reader sent for it.
+    End(Checksum),
+}
+
+type Sent = Result<Piece, TransferError>;
 
 /// Copies every table of `source` into the (migrated) `target`. On any error the target's
 /// transaction is rolled back, so it holds what it held before.
@@ -46,17 +66,14 @@ pub async fn copy(
         counts.push(snapshot.count(table).await?);
     }
     let mut sink = Sink::begin(target).await?;
-    let (tx, rx) = mpsc::channel::<Page>(PAGES_IN_FLIGHT);
+    let encode = matches!(sink, Sink::Postgres(_));
+    let (tx, rx) = mpsc::channel::<Sent>(PIECES_IN_FLIGHT);
     let batch = opts.batch_size.max(1);
-    let reader = tokio::spawn(async move {
-        read_all(&mut snapshot, batch, &tx).await;
-        snapshot
-    });
-    let result = fill(rx, &mut sink, &counts, opts, transform, progress).await;
-    // The reader stops at its next send once the receiver is gone.
-    if let Ok(snapshot) = reader.await {
-        let _ = snapshot.close().await;
-    }
+    let reading = read_all(&mut snapshot, encode, batch, transform, tx);
+    let writing = write_all(rx, &mut sink, &counts, opts, progress);
+    // The reader stops at its next send once the writer has given up (and dropped `rx`).
+    let ((), result) = tokio::join!(reading, writing);
+    let _ = snapshot.close().await;
     match result {
         Ok(reports) => {
             sink.commit().await?;
@@ -69,35 +86,76 @@ pub async fn copy(
     }
 }
 
-async fn read_all(snapshot: &mut Snapshot, batch: u32, tx: &mpsc::Sender<Page>) {
-    for (index, table) in TABLES.iter().enumerate() {
-        let mut last: Option<Row> = None;
-        loop {
-            let page = match snapshot.page(table, last.as_ref(), batch).await {
-                Ok(page) => page,
-                Err(e) => {
-                    let _ = tx.send(Err(e)).await;
-                    return;
-                }
-            };
-            let done = page.is_empty();
-            last = page.last().cloned();
-            if tx.send(Ok((index, page))).await.is_err() || done && index + 1 == TABLES.len() {
-                return;
-            }
-            if done {
-                break;
-            }
+async fn read_all(
+    snapshot: &mut Snapshot,
+    encode: bool,
+    batch: u32,
+    transform: Option<&dyn RowTransform>,
+    tx: mpsc::Sender<Sent>,
+) {
+    for table in TABLES {
+        if let Err(e) = read_table(snapshot, table, encode, batch, transform, &tx).await {
+            // Nothing more to do if the writer is gone: it has its own error.
+            let _ = tx.send(Err(e)).await;
+            return;
         }
     }
 }
 
-async fn fill(
-    mut rx: mpsc::Receiver<Page>,
+/// Sends one table's rows; `Err(Store(Internal))` also when the writer stopped listening.
+async fn read_table(
+    snapshot: &mut Snapshot,
+    table: &'static Table,
+    encode: bool,
+    batch: u32,
+    transform: Option<&dyn RowTransform>,
+    tx: &mpsc::Sender<Sent>,
+) -> Result<(), TransferError> {
+    let gone = || TransferError::Store(StoreError::Internal("the copy's writer stopped".into()));
+    let mut sum = Checksum::default();
+    let mut rows = Vec::new();
+    let mut text = Vec::new();
+    let mut text_rows = 0;
+    let mut cursor = Cursor::Start;
+    loop {
+        let page = snapshot.page(table, &mut cursor, batch).await?;
+        if page.is_empty() {
+            break;
+        }
+        for mut row in page {
+            if let Some(t) = transform {
+                t.apply(table, &mut row).map_err(TransferError::Secrets)?;
+            }
+            sum.add(&row);
+            if encode {
+                encode_row(&mut text, &row);
+                text_rows += 1;
+                if text.len() >= COPY_PIECE_BYTES {
+                    let full = std::mem::replace(&mut text, Vec::with_capacity(COPY_PIECE_BYTES + 4096));
+                    tx.send(Ok(Piece::Text(full, text_rows))).await.map_err(|_| gone())?;
+                    text_rows = 0;
+                }
+            } else {
+                rows.push(row);
+            }
+        }
+        if !rows.is_empty() {
+            tx.send(Ok(Piece::Rows(std::mem::take(&mut rows))))
+                .await
+                .map_err(|_| gone())?;
+        }
+    }
+    if !text.is_empty() {
+        tx.send(Ok(Piece::Text(text, text_rows))).await.map_err(|_| gone())?;
+    }
+    tx.send(Ok(Piece::End(sum))).await.map_err(|_| gone())
+}
+
+async fn write_all(
+    mut rx: mpsc::Receiver<Sent>,
     sink: &mut Sink,
     counts: &[u64],
     opts: &CopyOptions,
-    transform: Option<&dyn RowTransform>,
     progress: &mut dyn Progress,
 ) -> Result<Vec<TableReport>, TransferError> {
     let occupied = sink.occupied_tables().await?;
@@ -109,28 +167,13 @@ async fn fill(
     }
     sink.start_load().await?;
     let mut reports = Vec::with_capacity(TABLES.len());
-    for (index, (table, expected)) in TABLES.iter().zip(counts).enumerate() {
+    for (table, expected) in TABLES.iter().zip(counts) {
         let started = Instant::now();
         progress.table_started(table.name, *expected);
-        let mut written = Checksum::default();
-        loop {
-            let (page_table, mut page) = rx
-                .recv()
-                .await
-                .ok_or_else(|| StoreError::Internal("the snapshot reader stopped early".into()))??;
-            debug_assert_eq!(page_table, index);
-            if page.is_empty() {
-                break;
-            }
-            if let Some(t) = transform {
-                for row in &mut page {
-                    t.apply(table, row).map_err(TransferError::Secrets)?;
-                }
-            }
-            page.iter().for_each(|r| written.add(r));
-            sink.insert(table, &page).await?;
-            progress.rows_done(page.len() as u64);
-        }
+        let written = match sink {
+            Sink::Postgres(pg) => copy_table(&mut rx, pg, table, progress).await?,
+            Sink::Sqlite(_) => insert_table(&mut rx, sink, table, progress).await?,
+        };
         if written.rows != *expected {
             return Err(TransferError::Mismatch {
                 table: table.name,
@@ -161,4 +204,66 @@ async fn fill(
     }
     sink.finish_load().await?;
     Ok(reports)
+}
+
+async fn next(rx: &mut mpsc::Receiver<Sent>) -> Result<Piece, TransferError> {
+    rx.recv()
+        .await
+        .ok_or_else(|| StoreError::Internal("the snapshot reader stopped early".into()))?
+}
+
+/// One COPY for the whole table; returns the reader's checksum of what went in.
+async fn copy_table(
+    rx: &mut mpsc::Receiver<Sent>,
+    pg: &mut PgSink,
+    table: &'static Table,
+    progress: &mut dyn Progress,
+) -> Result<Checksum, TransferError> {
+    let mut copy = pg.copy_in(table).await?;
+    let sum = loop {
+        let piece = match next(rx).await {
+            Ok(piece) => piece,
+            Err(e) => {
+                let _ = copy.abort("the copy stopped").await;
+                return Err(e);
+            }
+        };
+        match piece {
+            Piece::Text(text, rows) => {
+                if let Err(e) = copy.send(text).await {
+                    let _ = copy.abort("send failed").await;
+                    return Err(StoreError::from(crate::sql::error::db_err(e)).into());
+                }
+                progress.rows_done(rows);
+            }
+            Piece::End(sum) => break sum,
+            Piece::Rows(_) => {
+                let _ = copy.abort("unexpected rows").await;
+                return Err(StoreError::Internal("rows for a COPY came unencoded".into()).into());
+            }
+        }
+    };
+    copy.finish().await.map_err(crate::sql::error::db_err)?;
+    Ok(sum)
+}
+
+/// Batched INSERTs (SQLite target); returns the reader's checksum of what went in.
+async fn insert_table(
+    rx: &mut mpsc::Receiver<Sent>,
+    sink: &mut Sink,
+    table: &'static Table,
+    progress: &mut dyn Progress,
+) -> Result<Checksum, TransferError> {
+    loop {
+        match next(rx).await? {
+            Piece::Rows(rows) => {
+                sink.insert(table, &rows).await?;
+                progress.rows_done(rows.len() as u64);
+            }
+            Piece::End(sum) => return Ok(sum),
+            Piece::Text(..) => {
+                return Err(StoreError::Internal("COPY text for a SQLite target".into()).into());
+            }
+        }
+    }
 }

@@ -10,6 +10,7 @@ mod copy;
 pub mod export;
 pub mod import;
 mod io;
+mod packed;
 mod pg_sink;
 pub mod reseal;
 mod sink;
