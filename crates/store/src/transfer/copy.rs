@@ -3,7 +3,7 @@
 //!
 //! Two halves run at once: the reader streams each table out of the snapshot, re-seals secrets
 //! if asked, checksums every row and, for a PostgreSQL target, encodes it straight into COPY
-//! text; the writer feeds the target (one `COPY … FROM STDIN` per table on PostgreSQL, multi-row
+//! data (binary or text format, whichever the target table takes); the writer feeds the target (one `COPY … FROM STDIN` per table on PostgreSQL, multi-row
 //! INSERTs on SQLite) and verifies each table while the reader goes on with the next. At most
 //! [`PIECES_IN_FLIGHT`] pieces are queued between them, so memory stays flat whatever the size
 //! of the tables.
@@ -14,7 +14,8 @@ use keygate_core::error::StoreError;
 use tokio::sync::mpsc;
 
 use super::catalog::Table;
-use super::pg_sink::{PgSink, encode_row};
+use super::copy_format::CopyFormat;
+use super::pg_sink::PgSink;
 use super::sink::Sink;
 use super::snapshot::{Cursor, Snapshot};
 use super::value::{Checksum, Row};
@@ -35,7 +36,7 @@ pub struct CopyOptions {
 /// waits on the target (a COPY's acknowledgement, a checksum, the index rebuild).
 const PIECES_IN_FLIGHT: usize = 16;
 
-/// COPY text sent to PostgreSQL per piece: big enough that a piece costs little, small enough
+/// COPY data sent to PostgreSQL per piece: big enough that a piece costs little, small enough
 /// that [`PIECES_IN_FLIGHT`] of them stay a few MiB.
 const COPY_PIECE_BYTES: usize = 256 << 10;
 
@@ -43,8 +44,8 @@ const COPY_PIECE_BYTES: usize = 256 << 10;
 enum Piece {
     /// Rows for a SQLite target's INSERTs.
     Rows(Vec<Row>),
-    /// Rows already in COPY text format, and how many.
-    Text(Vec<u8>, u64),
+    /// Rows already encoded for COPY, and how many.
+    Data(Vec<u8>, u64),
     /// The table is complete; the checksum of every row the reader sent for it.
     End(Checksum),
 }
@@ -66,11 +67,28 @@ pub async fn copy(
         counts.push(snapshot.count(table).await?);
     }
     let mut sink = Sink::begin(target).await?;
-    let encode = matches!(sink, Sink::Postgres(_));
+    // A PostgreSQL target gets COPY data, encoded by the reader in each table's format.
+    let formats = match &mut sink {
+        Sink::Postgres(pg) => {
+            let mut formats = Vec::with_capacity(TABLES.len());
+            for table in TABLES {
+                match pg.copy_format(table).await {
+                    Ok(format) => formats.push(format),
+                    Err(e) => {
+                        let _ = snapshot.close().await;
+                        let _ = sink.rollback().await;
+                        return Err(e.into());
+                    }
+                }
+            }
+            Some(formats)
+        }
+        Sink::Sqlite(_) => None,
+    };
     let (tx, rx) = mpsc::channel::<Sent>(PIECES_IN_FLIGHT);
     let batch = opts.batch_size.max(1);
-    let reading = read_all(&mut snapshot, encode, batch, transform, tx);
-    let writing = write_all(rx, &mut sink, &counts, opts, progress);
+    let reading = read_all(&mut snapshot, formats.as_deref(), batch, transform, tx);
+    let writing = write_all(rx, &mut sink, formats.as_deref(), &counts, opts, progress);
     // The reader stops at its next send once the writer has given up (and dropped `rx`).
     let ((), result) = tokio::join!(reading, writing);
     let _ = snapshot.close().await;
@@ -88,13 +106,14 @@ pub async fn copy(
 
 async fn read_all(
     snapshot: &mut Snapshot,
-    encode: bool,
+    formats: Option<&[CopyFormat]>,
     batch: u32,
     transform: Option<&dyn RowTransform>,
     tx: mpsc::Sender<Sent>,
 ) {
-    for table in TABLES {
-        if let Err(e) = read_table(snapshot, table, encode, batch, transform, &tx).await {
+    for (index, table) in TABLES.iter().enumerate() {
+        let format = formats.and_then(|f| f.get(index));
+        if let Err(e) = read_table(snapshot, table, format, batch, transform, &tx).await {
             // Nothing more to do if the writer is gone: it has its own error.
             let _ = tx.send(Err(e)).await;
             return;
@@ -106,7 +125,7 @@ async fn read_all(
 async fn read_table(
     snapshot: &mut Snapshot,
     table: &'static Table,
-    encode: bool,
+    format: Option<&CopyFormat>,
     batch: u32,
     transform: Option<&dyn RowTransform>,
     tx: &mpsc::Sender<Sent>,
@@ -114,8 +133,11 @@ async fn read_table(
     let gone = || TransferError::Store(StoreError::Internal("the copy's writer stopped".into()));
     let mut sum = Checksum::default();
     let mut rows = Vec::new();
-    let mut text = Vec::new();
-    let mut text_rows = 0;
+    let mut data = Vec::new();
+    let mut data_rows = 0;
+    if let Some(format) = format {
+        format.begin(&mut data);
+    }
     let mut cursor = Cursor::Start;
     loop {
         let page = snapshot.page(table, &mut cursor, batch).await?;
@@ -127,13 +149,13 @@ async fn read_table(
                 t.apply(table, &mut row).map_err(TransferError::Secrets)?;
             }
             sum.add(&row);
-            if encode {
-                encode_row(&mut text, &row);
-                text_rows += 1;
-                if text.len() >= COPY_PIECE_BYTES {
-                    let full = std::mem::replace(&mut text, Vec::with_capacity(COPY_PIECE_BYTES + 4096));
-                    tx.send(Ok(Piece::Text(full, text_rows))).await.map_err(|_| gone())?;
-                    text_rows = 0;
+            if let Some(format) = format {
+                format.encode(table, &mut data, &row)?;
+                data_rows += 1;
+                if data.len() >= COPY_PIECE_BYTES {
+                    let full = std::mem::replace(&mut data, Vec::with_capacity(COPY_PIECE_BYTES + 4096));
+                    tx.send(Ok(Piece::Data(full, data_rows))).await.map_err(|_| gone())?;
+                    data_rows = 0;
                 }
             } else {
                 rows.push(row);
@@ -145,8 +167,9 @@ async fn read_table(
                 .map_err(|_| gone())?;
         }
     }
-    if !text.is_empty() {
-        tx.send(Ok(Piece::Text(text, text_rows))).await.map_err(|_| gone())?;
+    if let Some(format) = format {
+        format.end(&mut data);
+        tx.send(Ok(Piece::Data(data, data_rows))).await.map_err(|_| gone())?;
     }
     tx.send(Ok(Piece::End(sum))).await.map_err(|_| gone())
 }
@@ -154,6 +177,7 @@ async fn read_table(
 async fn write_all(
     mut rx: mpsc::Receiver<Sent>,
     sink: &mut Sink,
+    formats: Option<&[CopyFormat]>,
     counts: &[u64],
     opts: &CopyOptions,
     progress: &mut dyn Progress,
@@ -167,11 +191,16 @@ async fn write_all(
     }
     sink.start_load().await?;
     let mut reports = Vec::with_capacity(TABLES.len());
-    for (table, expected) in TABLES.iter().zip(counts) {
+    for (index, (table, expected)) in TABLES.iter().zip(counts).enumerate() {
         let started = Instant::now();
         progress.table_started(table.name, *expected);
         let written = match sink {
-            Sink::Postgres(pg) => copy_table(&mut rx, pg, table, progress).await?,
+            Sink::Postgres(pg) => {
+                let format = formats
+                    .and_then(|f| f.get(index))
+                    .ok_or_else(|| StoreError::Internal("no COPY format for a table".into()))?;
+                copy_table(&mut rx, pg, table, format, progress).await?
+            }
             Sink::Sqlite(_) => insert_table(&mut rx, sink, table, progress).await?,
         };
         if written.rows != *expected {
@@ -217,9 +246,10 @@ async fn copy_table(
     rx: &mut mpsc::Receiver<Sent>,
     pg: &mut PgSink,
     table: &'static Table,
+    format: &CopyFormat,
     progress: &mut dyn Progress,
 ) -> Result<Checksum, TransferError> {
-    let mut copy = pg.copy_in(table).await?;
+    let mut copy = pg.copy_in(table, format).await?;
     let sum = loop {
         let piece = match next(rx).await {
             Ok(piece) => piece,
@@ -229,8 +259,8 @@ async fn copy_table(
             }
         };
         match piece {
-            Piece::Text(text, rows) => {
-                if let Err(e) = copy.send(text).await {
+            Piece::Data(data, rows) => {
+                if let Err(e) = copy.send(data).await {
                     let _ = copy.abort("send failed").await;
                     return Err(StoreError::from(crate::sql::error::db_err(e)).into());
                 }
@@ -261,8 +291,8 @@ async fn insert_table(
                 progress.rows_done(rows.len() as u64);
             }
             Piece::End(sum) => return Ok(sum),
-            Piece::Text(..) => {
-                return Err(StoreError::Internal("COPY text for a SQLite target".into()).into());
+            Piece::Data(..) => {
+                return Err(StoreError::Internal("COPY data for a SQLite target".into()).into());
             }
         }
     }

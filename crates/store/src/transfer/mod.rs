@@ -7,6 +7,7 @@ pub mod backup;
 mod bulk;
 pub mod catalog;
 mod copy;
+mod copy_format;
 pub mod export;
 pub mod import;
 mod io;

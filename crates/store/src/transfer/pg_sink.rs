@@ -2,15 +2,14 @@
 //! STDIN` (text format), several times faster than INSERT, inside one transaction whose secondary
 //! indexes and foreign keys are rebuilt once at the end (see [`super::bulk`]).
 
-use std::io::Write as _;
-
 use keygate_core::error::StoreResult;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgCopyIn, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Postgres, Row as _, Transaction};
 
 use super::bulk::{self, Deferred};
 use super::catalog::{ColType, TABLES, Table};
-use super::value::{Checksum, Row, Value};
+use super::copy_format::{BinaryColumn, CopyFormat, encode_text_row};
+use super::value::{Checksum, Row};
 use crate::sql::error::db_err;
 
 /// Encoded rows are sent once this many bytes are buffered (or the table changes): each COPY
@@ -89,7 +88,7 @@ impl PgSink {
         }
         self.buffered = Some(table);
         for row in rows {
-            encode_row(&mut self.buf, row);
+            encode_text_row(&mut self.buf, row);
         }
         if self.buf.len() >= COPY_BUFFER_BYTES {
             self.flush().await?;
@@ -118,12 +117,34 @@ impl PgSink {
         Ok(())
     }
 
-    /// Starts one `COPY … FROM STDIN` for the whole of `table`, to be fed with [`encode_row`]'s
-    /// text and finished by the caller (the copy streams a table through it: one COPY, so one
-    /// final acknowledgement to wait for, per table).
-    pub async fn copy_in(&mut self, table: &Table) -> StoreResult<PgCopyIn<&mut PgConnection>> {
+    /// How rows of `table` are best sent: binary when the target's column types allow it.
+    pub async fn copy_format(&mut self, table: &Table) -> StoreResult<CopyFormat> {
+        let types: Vec<(String, String)> = sqlx::query_as(
+            "SELECT CAST(attname AS TEXT), format_type(atttypid, NULL) FROM pg_attribute \
+             WHERE attrelid = CAST($1 AS regclass) AND attnum > 0 AND NOT attisdropped",
+        )
+        .bind(table.name)
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(db_err)?;
+        let columns: Option<Vec<BinaryColumn>> = table
+            .columns
+            .iter()
+            .map(|c| {
+                let (_, ty) = types.iter().find(|(name, _)| name == c.name)?;
+                BinaryColumn::from_type_name(ty)
+            })
+            .collect();
+        Ok(columns.map_or(CopyFormat::Text, CopyFormat::Binary))
+    }
+
+    /// Starts one `COPY … FROM STDIN` for the whole of `table`, in `format`, to be fed and
+    /// finished by the caller (the copy streams a table through it: one COPY, so one final
+    /// acknowledgement to wait for, per table).
+    pub async fn copy_in(&mut self, table: &Table, format: &CopyFormat) -> StoreResult<PgCopyIn<&mut PgConnection>> {
         self.flush().await?;
-        self.tx.copy_in_raw(&copy_statement(table)).await.map_err(db_err)
+        let statement = format!("{}{}", copy_statement(table), format.option());
+        self.tx.copy_in_raw(&statement).await.map_err(db_err)
     }
 
     /// The table's checksum computed by PostgreSQL itself (`sha256` over the same canonical
@@ -195,60 +216,4 @@ fn checksum_sql(table: &Table) -> String {
         parts.join(" || "),
         table.name
     )
-}
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
-
-/// One row in COPY's text format: tab-separated, `\N` for NULL, backslash escapes in text,
-/// bytea as `\\x` + hex.
-pub(crate) fn encode_row(out: &mut Vec<u8>, row: &[Value]) {
-    for (i, v) in row.iter().enumerate() {
-        if i > 0 {
-            out.push(b'\t');
-        }
-        match v {
-            Value::Null => out.extend_from_slice(b"\\N"),
-            Value::Int(n) => {
-                // Formats in place (no String per value); writing to a Vec cannot fail.
-                let _ = write!(out, "{n}");
-            }
-            Value::Text(s) => {
-                for &b in s.as_bytes() {
-                    match b {
-                        b'\\' => out.extend_from_slice(b"\\\\"),
-                        b'\t' => out.extend_from_slice(b"\\t"),
-                        b'\n' => out.extend_from_slice(b"\\n"),
-                        b'\r' => out.extend_from_slice(b"\\r"),
-                        _ => out.push(b),
-                    }
-                }
-            }
-            Value::Bytes(bytes) => {
-                out.extend_from_slice(b"\\\\x");
-                for b in bytes {
-                    out.push(HEX[(b >> 4) as usize]);
-                    out.push(HEX[(b & 15) as usize]);
-                }
-            }
-        }
-    }
-    out.push(b'\n');
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn copy_text_escapes_what_copy_would_misread() {
-        let mut out = Vec::new();
-        let row = vec![
-            Value::Text("a\tb\\c\nd".into()),
-            Value::Null,
-            Value::Int(-7),
-            Value::Bytes(vec![0, 0xab]),
-        ];
-        encode_row(&mut out, &row);
-        assert_eq!(String::from_utf8(out).unwrap(), "a\\tb\\\\c\\nd\t\\N\t-7\t\\\\x00ab\n");
-    }
 }
