@@ -35,6 +35,29 @@ pub enum Cursor {
     Done,
 }
 
+/// A page as read: PostgreSQL's rows come decoded, SQLite's packed (see [`super::packed`]).
+pub enum Fetched {
+    Rows(Vec<Row>),
+    Packed(String),
+}
+
+impl Fetched {
+    /// Whether the table had no more rows.
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Fetched::Rows(rows) => rows.is_empty(),
+            Fetched::Packed(_) => false,
+        }
+    }
+
+    pub fn decode(self, table: &Table) -> StoreResult<Vec<Row>> {
+        match self {
+            Fetched::Rows(rows) => Ok(rows),
+            Fetched::Packed(json) => packed::decode_page(table, &json),
+        }
+    }
+}
+
 pub struct Snapshot {
     source: Source,
     /// Unix ms the copy started at: ephemeral rows expiring before it are left behind.
@@ -91,10 +114,18 @@ impl Snapshot {
     /// The next page of at most `limit` rows of `table` after `cursor`, which it moves on; empty
     /// at the end. Pages come in primary-key order on PostgreSQL, in storage order on SQLite.
     pub async fn page(&mut self, table: &Table, cursor: &mut Cursor, limit: u32) -> StoreResult<Vec<Row>> {
+        let (page, next) = self.fetch(table, cursor, limit).await?;
+        *cursor = next;
+        page.decode(table)
+    }
+
+    /// The next page as fetched, and the cursor after it: decoding a SQLite page is left to the
+    /// caller, so that it can decode one page while the next is being read.
+    pub async fn fetch(&mut self, table: &Table, cursor: &Cursor, limit: u32) -> StoreResult<(Fetched, Cursor)> {
         let live = self.live_after(table);
         let limit = limit.max(1);
-        let rows = match (&mut self.source, &*cursor) {
-            (_, Cursor::Done) => return Ok(Vec::new()),
+        let rows = match (&mut self.source, cursor) {
+            (_, Cursor::Done) => return Ok((Fetched::Rows(Vec::new()), Cursor::Done)),
             (Source::Any(tx), Cursor::Key(last)) => io::read_page(tx, table, live, Some(last), limit).await?,
             (Source::Any(tx), _) => io::read_page(tx, table, live, None, limit).await?,
             (Source::Sqlite(conn), at) => {
@@ -110,17 +141,18 @@ impl Snapshot {
                 }
                 let row = q.fetch_one(&mut *conn).await.map_err(db_err)?;
                 let last: Option<i64> = row.try_get("last").map_err(db_err)?;
-                let json: &str = row.try_get("rows").map_err(db_err)?;
-                let rows = packed::decode_page(table, json)?;
-                *cursor = last.map_or(Cursor::Done, Cursor::Rowid);
-                return Ok(rows);
+                let json: String = row.try_get("rows").map_err(db_err)?;
+                return Ok(match last {
+                    Some(last) => (Fetched::Packed(json), Cursor::Rowid(last)),
+                    None => (Fetched::Rows(Vec::new()), Cursor::Done),
+                });
             }
         };
-        *cursor = match rows.last() {
+        let next = match rows.last() {
             Some(last) => Cursor::Key(last.clone()),
             None => Cursor::Done,
         };
-        Ok(rows)
+        Ok((Fetched::Rows(rows), next))
     }
 
     /// Ends the read transaction (it wrote nothing).
