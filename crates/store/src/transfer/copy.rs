@@ -274,7 +274,7 @@ async fn copy_table(
             Piece::Data(data, rows) => {
                 if let Err(e) = copy.send(data).await {
                     let _ = copy.abort("send failed").await;
-                    return Err(StoreError::from(crate::sql::error::db_err(e)).into());
+                    return Err(crate::sql::error::db_err(e).into());
                 }
                 progress.rows_done(rows);
             }

@@ -116,7 +116,7 @@ fn from_hex(hex: &str) -> Option<Vec<u8>> {
         }
     }
     let bytes = hex.as_bytes();
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return None;
     }
     bytes
