@@ -83,27 +83,28 @@ impl<'de> Deserialize<'de> for Cell {
 pub(crate) fn decode_page(table: &Table, json: &str) -> StoreResult<Vec<Row>> {
     let corrupt = |what: String| StoreError::Corrupt(format!("{}: {what}", table.name));
     let rows: Vec<Vec<Cell>> = serde_json::from_str(json).map_err(|e| corrupt(e.to_string()))?;
-    rows.into_iter()
-        .map(|cells| {
-            if cells.len() != table.columns.len() {
-                return Err(corrupt(format!("a row of {} values", cells.len())));
-            }
-            table
-                .columns
-                .iter()
-                .zip(cells)
-                .map(|(col, cell)| match (col.ty, cell) {
-                    (_, Cell::Null) => Ok(Value::Null),
-                    (ColType::Int, Cell::Int(n)) => Ok(Value::Int(n)),
-                    (ColType::Text, Cell::Str(s)) => Ok(Value::Text(s)),
-                    (ColType::Bytes, Cell::Str(h)) => from_hex(&h)
-                        .map(Value::Bytes)
-                        .ok_or_else(|| corrupt(format!("{} is not hex", col.name))),
-                    _ => Err(corrupt(format!("{} holds a value of another type", col.name))),
-                })
-                .collect()
-        })
-        .collect()
+    let mut out = Vec::with_capacity(rows.len());
+    for cells in rows {
+        if cells.len() != table.columns.len() {
+            return Err(corrupt(format!("a row of {} values", cells.len())));
+        }
+        // Built in place rather than collected: a collect through `Result` cannot size the
+        // vector first, and this runs for every row of a copy.
+        let mut row = Vec::with_capacity(cells.len());
+        for (col, cell) in table.columns.iter().zip(cells) {
+            row.push(match (col.ty, cell) {
+                (_, Cell::Null) => Value::Null,
+                (ColType::Int, Cell::Int(n)) => Value::Int(n),
+                (ColType::Text, Cell::Str(s)) => Value::Text(s),
+                (ColType::Bytes, Cell::Str(h)) => {
+                    Value::Bytes(from_hex(&h).ok_or_else(|| corrupt(format!("{} is not hex", col.name)))?)
+                }
+                _ => return Err(corrupt(format!("{} holds a value of another type", col.name))),
+            });
+        }
+        out.push(row);
+    }
+    Ok(out)
 }
 
 fn from_hex(hex: &str) -> Option<Vec<u8>> {
@@ -119,10 +120,11 @@ fn from_hex(hex: &str) -> Option<Vec<u8>> {
     if !bytes.len().is_multiple_of(2) {
         return None;
     }
-    bytes
-        .chunks_exact(2)
-        .map(|pair| Some(nibble(pair[0])? << 4 | nibble(pair[1])?))
-        .collect()
+    let mut out = Vec::with_capacity(bytes.len() / 2);
+    for pair in bytes.chunks_exact(2) {
+        out.push(nibble(pair[0])? << 4 | nibble(pair[1])?);
+    }
+    Some(out)
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! The PostgreSQL target of a bulk load, on a native connection: rows go in with `COPY … FROM
-//! STDIN` (text format), several times faster than INSERT, inside one transaction whose secondary
+//! STDIN` (binary format where the column types allow, see [`super::copy_format`]; an import's
+//! batches in text format), several times faster than INSERT, inside one transaction whose keys,
 //! indexes and foreign keys are rebuilt once at the end (see [`super::bulk`]).
 
 use keygate_core::error::StoreResult;
