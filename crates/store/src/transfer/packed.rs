@@ -13,10 +13,9 @@
 use std::fmt;
 
 use keygate_core::error::{StoreError, StoreResult};
-use serde::Deserialize;
-use serde::de::{self, Deserializer, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, SeqAccess, Visitor};
 
-use super::catalog::{ColType, Table};
+use super::catalog::{ColType, Column, Table};
 use super::value::{Row, Value};
 
 /// `SELECT last, rows`: the page of at most `?2` rows after rowid `?1` (live ones only, with
@@ -41,70 +40,139 @@ pub(crate) fn page_sql(table: &Table, live: bool) -> String {
     )
 }
 
-/// One JSON cell as SQLite wrote it.
-enum Cell {
-    Null,
-    Int(i64),
-    Str(String),
-}
-
-impl<'de> Deserialize<'de> for Cell {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Cell, D::Error> {
-        struct CellVisitor;
-        impl Visitor<'_> for CellVisitor {
-            type Value = Cell;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("null, an integer or a string")
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Cell, E> {
-                Ok(Cell::Null)
-            }
-            fn visit_none<E: de::Error>(self) -> Result<Cell, E> {
-                Ok(Cell::Null)
-            }
-            fn visit_i64<E: de::Error>(self, n: i64) -> Result<Cell, E> {
-                Ok(Cell::Int(n))
-            }
-            fn visit_u64<E: de::Error>(self, n: u64) -> Result<Cell, E> {
-                i64::try_from(n).map(Cell::Int).map_err(E::custom)
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<Cell, E> {
-                Ok(Cell::Str(s.to_owned()))
-            }
-            fn visit_string<E: de::Error>(self, s: String) -> Result<Cell, E> {
-                Ok(Cell::Str(s))
-            }
-        }
-        d.deserialize_any(CellVisitor)
-    }
-}
-
 /// The rows of one packed page, typed by `table`'s columns.
 pub(crate) fn decode_page(table: &Table, json: &str) -> StoreResult<Vec<Row>> {
-    let corrupt = |what: String| StoreError::Corrupt(format!("{}: {what}", table.name));
-    let rows: Vec<Vec<Cell>> = serde_json::from_str(json).map_err(|e| corrupt(e.to_string()))?;
-    let mut out = Vec::with_capacity(rows.len());
-    for cells in rows {
-        if cells.len() != table.columns.len() {
-            return Err(corrupt(format!("a row of {} values", cells.len())));
-        }
-        // Built in place rather than collected: a collect through `Result` cannot size the
-        // vector first, and this runs for every row of a copy.
-        let mut row = Vec::with_capacity(cells.len());
-        for (col, cell) in table.columns.iter().zip(cells) {
-            row.push(match (col.ty, cell) {
-                (_, Cell::Null) => Value::Null,
-                (ColType::Int, Cell::Int(n)) => Value::Int(n),
-                (ColType::Text, Cell::Str(s)) => Value::Text(s),
-                (ColType::Bytes, Cell::Str(h)) => {
-                    Value::Bytes(from_hex(&h).ok_or_else(|| corrupt(format!("{} is not hex", col.name)))?)
-                }
-                _ => return Err(corrupt(format!("{} holds a value of another type", col.name))),
-            });
-        }
-        out.push(row);
+    // Deserialized straight into typed rows (no intermediate JSON values or cells, hex decoded
+    // from the borrowed text): this runs for every row of a copy.
+    let mut de = serde_json::Deserializer::from_str(json);
+    let rows = PageSeed(table)
+        .deserialize(&mut de)
+        .and_then(|rows| de.end().map(|()| rows))
+        .map_err(|e| StoreError::Corrupt(format!("{}: {e}", table.name)))?;
+    Ok(rows)
+}
+
+struct PageSeed<'t>(&'t Table);
+
+impl<'de> DeserializeSeed<'de> for PageSeed<'_> {
+    type Value = Vec<Row>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<Row>, D::Error> {
+        d.deserialize_seq(self)
     }
-    Ok(out)
+}
+
+impl<'de> Visitor<'de> for PageSeed<'_> {
+    type Value = Vec<Row>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of rows")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Row>, A::Error> {
+        let mut rows = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(row) = seq.next_element_seed(RowSeed(self.0))? {
+            rows.push(row);
+        }
+        Ok(rows)
+    }
+}
+
+struct RowSeed<'t>(&'t Table);
+
+impl<'de> DeserializeSeed<'de> for RowSeed<'_> {
+    type Value = Row;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Row, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RowSeed<'_> {
+    type Value = Row;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "a row of {} values", self.0.columns.len())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Row, A::Error> {
+        let columns = self.0.columns;
+        let mut row = Vec::with_capacity(columns.len());
+        for (i, col) in columns.iter().enumerate() {
+            match seq.next_element_seed(ValueSeed(col))? {
+                Some(value) => row.push(value),
+                None => return Err(de::Error::invalid_length(i, &self)),
+            }
+        }
+        if seq.next_element::<de::IgnoredAny>()?.is_some() {
+            return Err(de::Error::invalid_length(columns.len() + 1, &self));
+        }
+        Ok(row)
+    }
+}
+
+/// One value of column `.0`: null, an integer, a string, or hex for bytes.
+struct ValueSeed<'c>(&'c Column);
+
+impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl ValueSeed<'_> {
+    fn unfit<E: de::Error>(&self) -> E {
+        E::custom(format!("{} holds a value of another type", self.0.name))
+    }
+}
+
+impl Visitor<'_> for ValueSeed<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "a value for {}", self.0.name)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_i64<E: de::Error>(self, n: i64) -> Result<Value, E> {
+        match self.0.ty {
+            ColType::Int => Ok(Value::Int(n)),
+            _ => Err(self.unfit()),
+        }
+    }
+
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Value, E> {
+        match (self.0.ty, i64::try_from(n)) {
+            (ColType::Int, Ok(n)) => Ok(Value::Int(n)),
+            _ => Err(self.unfit()),
+        }
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Value, E> {
+        match self.0.ty {
+            ColType::Text => Ok(Value::Text(s.to_owned())),
+            ColType::Bytes => from_hex(s)
+                .map(Value::Bytes)
+                .ok_or_else(|| E::custom(format!("{} is not hex", self.0.name))),
+            ColType::Int => Err(self.unfit()),
+        }
+    }
+
+    fn visit_string<E: de::Error>(self, s: String) -> Result<Value, E> {
+        match self.0.ty {
+            ColType::Text => Ok(Value::Text(s)),
+            _ => self.visit_str(&s),
+        }
+    }
 }
 
 fn from_hex(hex: &str) -> Option<Vec<u8>> {
