@@ -1,9 +1,10 @@
 //! `copy`: every table from a snapshot of one SQL database into another in one transaction,
 //! verified by count and checksum before it commits.
 //!
-//! Two halves run at once: the reader streams each table out of the snapshot, re-seals secrets
-//! if asked, checksums every row and, for a PostgreSQL target, encodes it straight into COPY
-//! data (binary or text format, whichever the target table takes); the writer feeds the target (one `COPY … FROM STDIN` per table on PostgreSQL, multi-row
+//! Two halves run at once: the reader pages each table out of the snapshot (decoding one page
+//! while the next is read), re-seals secrets if asked, checksums every row and, for a PostgreSQL
+//! target, encodes it straight into COPY data (binary or text, whichever the target table takes);
+//! the writer feeds the target (one `COPY … FROM STDIN` per table on PostgreSQL, multi-row
 //! INSERTs on SQLite) and verifies each table while the reader goes on with the next. At most
 //! [`PIECES_IN_FLIGHT`] pieces are queued between them, so memory stays flat whatever the size
 //! of the tables.
