@@ -11,7 +11,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::snapshot::Snapshot;
+use super::snapshot::{Cursor, Snapshot};
 use super::value::{Checksum, row_to_json};
 use super::{Progress, TABLES, TableReport, TransferError};
 use crate::sql::SqlStore;
@@ -133,9 +133,12 @@ async fn write_all(
         let started = Instant::now();
         progress.table_started(table.name, head.rows);
         let mut sum = Checksum::default();
-        let mut last = None;
+        let mut cursor = Cursor::Start;
         loop {
-            let page = snapshot.page(table, last.as_ref(), meta.batch_size.max(1)).await?;
+            let page = snapshot.page(table, &mut cursor, meta.batch_size).await?;
+            if page.is_empty() {
+                break;
+            }
             for row in &page {
                 sum.add(row);
                 let line = serde_json::json!({ "t": table.name, "r": row_to_json(row) });
@@ -143,10 +146,6 @@ async fn write_all(
                 w.write_all(b"\n")?;
             }
             progress.rows_done(page.len() as u64);
-            match page.into_iter().last() {
-                Some(row) => last = Some(row),
-                None => break,
-            }
         }
         if sum.rows != head.rows {
             return Err(TransferError::Mismatch {

@@ -13,10 +13,10 @@ use crate::sql::error::db_err;
 /// Bound parameters per INSERT statement: under SQLite's 32766 and PostgreSQL's 65535.
 const MAX_PARAMS: usize = 30_000;
 
-/// `SELECT cols FROM t [WHERE expires_at > $1] [AND key > last] ORDER BY key LIMIT n`.
-pub(crate) fn select_sql(table: &Table, live: bool, after: bool, limit: u32) -> String {
-    // Integers read as BIGINT whatever their declared width (PostgreSQL's SMALLINT flags).
-    let cols = table
+/// The select list: integers read as BIGINT whatever their declared width (PostgreSQL's
+/// SMALLINT flags).
+fn select_list(table: &Table) -> String {
+    table
         .columns
         .iter()
         .map(|c| match c.ty {
@@ -24,7 +24,18 @@ pub(crate) fn select_sql(table: &Table, live: bool, after: bool, limit: u32) -> 
             _ => c.name.to_owned(),
         })
         .collect::<Vec<_>>()
-        .join(", ");
+        .join(", ")
+}
+
+/// `SELECT COUNT(*) AS n FROM t [WHERE expires_at > $1]`.
+pub(crate) fn count_sql(table: &Table, live: bool) -> String {
+    let filter = if live { " WHERE expires_at > $1" } else { "" };
+    format!("SELECT COUNT(*) AS n FROM {}{filter}", table.name)
+}
+
+/// `SELECT cols FROM t [WHERE expires_at > $1] [AND key > last] ORDER BY key LIMIT n`.
+pub(crate) fn select_sql(table: &Table, live: bool, after: bool, limit: u32) -> String {
+    let cols = select_list(table);
     let keys: Vec<&str> = table.key.iter().map(|k| table.columns[*k].name).collect();
     let mut conds = Vec::new();
     let mut p = 1;
@@ -104,10 +115,7 @@ pub(crate) async fn read_page(
 
 /// How many rows of `table` there are (live ones only with `live_after`).
 pub(crate) async fn count(conn: &mut AnyConnection, table: &Table, live_after: Option<i64>) -> StoreResult<u64> {
-    let sql = match live_after {
-        Some(_) => format!("SELECT COUNT(*) AS n FROM {} WHERE expires_at > $1", table.name),
-        None => format!("SELECT COUNT(*) AS n FROM {}", table.name),
-    };
+    let sql = count_sql(table, live_after.is_some());
     let mut q = sqlx::query(AssertSqlSafe(sql));
     if let Some(now) = live_after {
         q = q.bind(now);

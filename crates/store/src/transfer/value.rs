@@ -23,22 +23,24 @@ pub type Row = Vec<Value>;
 impl Value {
     /// Appends the canonical encoding: a tag byte, then the value (lengths as u32 big-endian),
     /// so that no two different rows encode alike.
-    fn encode(&self, out: &mut Vec<u8>) {
+    /// Written straight into the hash (the same digest as hashing the concatenation, without a
+    /// buffer per row).
+    fn encode(&self, out: &mut Sha256) {
         match self {
-            Value::Null => out.push(0),
+            Value::Null => out.update([0]),
             Value::Int(n) => {
-                out.push(1);
-                out.extend_from_slice(&n.to_be_bytes());
+                out.update([1]);
+                out.update(n.to_be_bytes());
             }
             Value::Text(s) => {
-                out.push(2);
-                out.extend_from_slice(&(s.len() as u32).to_be_bytes());
-                out.extend_from_slice(s.as_bytes());
+                out.update([2]);
+                out.update((s.len() as u32).to_be_bytes());
+                out.update(s.as_bytes());
             }
             Value::Bytes(b) => {
-                out.push(3);
-                out.extend_from_slice(&(b.len() as u32).to_be_bytes());
-                out.extend_from_slice(b);
+                out.update([3]);
+                out.update((b.len() as u32).to_be_bytes());
+                out.update(b);
             }
         }
     }
@@ -81,11 +83,11 @@ pub struct Checksum {
 
 impl Checksum {
     pub fn add(&mut self, row: &[Value]) {
-        let mut buf = Vec::with_capacity(128);
+        let mut hasher = Sha256::new();
         for v in row {
-            v.encode(&mut buf);
+            v.encode(&mut hasher);
         }
-        let hash = Sha256::digest(&buf);
+        let hash = hasher.finalize();
         for (lane, chunk) in self.lanes.iter_mut().zip(hash.chunks_exact(8)) {
             let mut word = [0u8; 8];
             word.copy_from_slice(chunk);
