@@ -114,6 +114,7 @@ async fn accounts_are_created_listed_updated_and_erased(kind: Kind) {
     assert_eq!(emails(&second.json), ["bob@example.com"]);
     assert_eq!(second.json["next_cursor"], Value::Null);
     assert_eq!(admin.get("/admin/users?cursor=nonsense").await.status, 400);
+    assert_eq!(admin.get("/admin/audit?cursor=nonsense").await.status, 400, "not a 500");
 
     // A new address starts unverified unless the admin vouches for it.
     let moved = admin

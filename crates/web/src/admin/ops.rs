@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use keygate_core::Timestamp;
-use keygate_core::ids::{ClientId, UserId};
+use keygate_core::ids::{AuditId, ClientId, UserId};
 use keygate_core::jose::RotateMode;
 use keygate_core::model::{AuditAction, AuditEvent, AuditFilter, SigningKey};
 use keygate_core::operations::TokenOwner;
@@ -199,6 +199,11 @@ pub async fn audit(
         from: query.from.as_deref().map(|t| parse_time(t, "from")).transpose()?,
         until: query.until.as_deref().map(|t| parse_time(t, "until")).transpose()?,
     };
+    if let Some(cursor) = &query.cursor
+        && AuditId::parse(cursor).is_none()
+    {
+        return Err(AdminError::BadRequest("cursor is not one this API returned".into()));
+    }
     let page = PageRequest {
         after: query.cursor,
         limit: query.limit.unwrap_or(100),

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use keygate_core::Timestamp;
 use keygate_core::accounts::AccountError;
-use keygate_core::ids::{ClientId, UserId};
+use keygate_core::ids::{AuditId, ClientId, UserId};
 use keygate_core::model::{AuditAction, AuditFilter};
 use keygate_core::paging::PageRequest;
 use minijinja::context;
@@ -80,8 +80,9 @@ pub async fn list(
             None => form = form.error("until", "Use YYYY-MM-DD."),
         }
     }
+    // A cursor this page did not make shows the first page.
     let page = PageRequest {
-        after: query.cursor.clone(),
+        after: query.cursor.clone().filter(|c| AuditId::parse(c).is_some()),
         limit: PAGE_SIZE,
     };
     let (events, next) = if form.has_errors() {
