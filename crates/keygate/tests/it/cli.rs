@@ -8,7 +8,6 @@ use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
 const ADMIN_TOKEN: &str = "admintoken-0123456789-abcdefghijklmnop";
@@ -81,19 +80,8 @@ async fn serve_then_signal(signal: &str) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-        .await
-        .expect("no `listening on` line within 60 s")
-        .unwrap()
-        .expect("stdout closed before the first line");
-    let base = first
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line: {first}"));
-    assert!(
-        base.starts_with("http://127.0.0.1:") && !base.ends_with(":0"),
-        "{first}"
-    );
+    let base = common::binary::listening_base(&mut child, String::new).await;
+    assert!(base.starts_with("http://127.0.0.1:") && !base.ends_with(":0"), "{base}");
 
     let response = common::client()
         .get(format!("{base}/health/ready"))

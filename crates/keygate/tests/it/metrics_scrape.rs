@@ -5,6 +5,7 @@
 //! name the Grafana dashboard and the Prometheus alert rules in `contrib/` use must exist in a
 //! scrape of a server that has seen that traffic.
 
+use crate::common::binary::listening_base;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -14,7 +15,7 @@ use keygate_core::totp::{self, TotpSecret};
 use keygate_core::{Clock, SystemClock};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::AsyncWriteExt;
 use tokio::process::Child;
 
 use crate::common::accounts::{Api, PASSWORD};
@@ -70,18 +71,8 @@ impl Served {
             .stderr(Stdio::from(log))
             .spawn()
             .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let first = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-            .await
-            .expect("no `listening on` line within 60 s")
-            .unwrap();
-        let Some(first) = first else {
-            panic!(
-                "keygate serve exited: {}",
-                std::fs::read_to_string(dir.path().join("serve.log")).unwrap_or_default()
-            )
-        };
-        let base = first.strip_prefix("listening on ").unwrap().to_owned();
+        let log = dir.path().join("serve.log");
+        let base = listening_base(&mut child, || std::fs::read_to_string(&log).unwrap_or_default()).await;
         Served {
             base,
             dir,

@@ -10,13 +10,13 @@
 //! Missing curl, jq, openssl or PyJWT skip the walkthrough with a note, and fail it with CI=true.
 
 use crate::common;
+use crate::common::binary::listening_base;
 
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use common::binary::keygate;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 /// The `## ` sections whose shell blocks are run.
@@ -153,20 +153,8 @@ async fn start_server(dir: &Path, port: u16) -> Child {
         .stderr(Stdio::from(std::fs::File::create(dir.join("serve.log")).unwrap()))
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-        .await
-        .expect("no `listening on` line within 60 s")
-        .unwrap()
-        .unwrap_or_default();
-    assert_eq!(
-        first,
-        format!("listening on http://127.0.0.1:{port}"),
-        "{}",
-        server_log(dir)
-    );
-    // Keep draining stdout so the server never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let base = listening_base(&mut child, || server_log(dir)).await;
+    assert_eq!(base, format!("http://127.0.0.1:{port}"), "{}", server_log(dir));
     child
 }
 

@@ -16,7 +16,6 @@ use std::time::Duration;
 use common::binary::keygate;
 use keygate_store::testing;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use topology::{Topology, cli, eventually, free_port};
 
 const ADMIN: &str = "sentinel-admin-token-0123456789-abcdefghijklmn";
@@ -63,18 +62,8 @@ async fn a_sentinel_failover_during_logins_and_token_requests_fails_none() {
         .stderr(Stdio::from(log))
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-        .await
-        .expect("listening within 60 s")
-        .unwrap()
-        .unwrap_or_else(|| {
-            panic!(
-                "serve exited: {}",
-                std::fs::read_to_string(dir.path().join("serve.log")).unwrap()
-            )
-        });
-    let base = first.strip_prefix("listening on ").unwrap().to_owned();
+    let log = dir.path().join("serve.log");
+    let base = common::binary::listening_base(&mut child, || std::fs::read_to_string(&log).unwrap_or_default()).await;
     let http = common::client();
 
     let (status, ready) = get_json(&http, &format!("{base}/health/ready")).await;

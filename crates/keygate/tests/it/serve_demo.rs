@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::binary::{keygate, run, stderr, stdout};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::io::AsyncReadExt;
 
 const ISSUER: &str = "http://127.0.0.1:18931";
 
@@ -35,16 +35,7 @@ async fn serve_demo_once(dir: &std::path::Path, check: impl AsyncFnOnce(&str)) -
         err_pipe.read_to_string(&mut log).await.unwrap();
         log
     });
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-        .await
-        .expect("no `listening on` line within 60 s")
-        .unwrap()
-        .expect("stdout closed before the first line");
-    let base = first
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("the first stdout line must be `listening on …`, got: {first}"))
-        .to_owned();
+    let base = common::binary::listening_base(&mut child, String::new).await;
     check(&base).await;
     let pid = child.id().unwrap().to_string();
     assert!(

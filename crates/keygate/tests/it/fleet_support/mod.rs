@@ -3,6 +3,7 @@
 //! plus the HTTP steps the checks are made of.
 #![allow(dead_code)]
 
+use crate::common::binary::listening_base;
 use std::net::ToSocketAddrs;
 use std::path::Path;
 use std::process::Stdio;
@@ -11,7 +12,6 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use reqwest::header::LOCATION;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Child;
 
 use crate::common::binary::keygate;
@@ -72,13 +72,7 @@ impl Shared {
             .stderr(Stdio::from(log))
             .spawn()
             .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let first = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-            .await
-            .expect("no `listening on` line within 60 s")
-            .unwrap()
-            .unwrap_or_else(|| panic!("instance {n} exited: {}", self.log(n)));
-        let base = first.strip_prefix("listening on ").unwrap().to_owned();
+        let base = listening_base(&mut child, || self.log(n)).await;
         Instance {
             base,
             redis: proxy,
