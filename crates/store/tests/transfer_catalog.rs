@@ -76,3 +76,28 @@ async fn the_catalog_covers_the_postgres_schema() {
     catalog_matches(&store).await;
     store.close().await;
 }
+
+/// Every column an older export file may lack is a trailing column of its table, so a file's
+/// columns are always a prefix of this build's.
+#[test]
+fn added_columns_are_trailing_columns_of_their_tables() {
+    use keygate_store::transfer::catalog::ADDED_COLUMNS;
+    for (table, column, _) in ADDED_COLUMNS {
+        let t = keygate_store::transfer::TABLES
+            .iter()
+            .find(|t| t.name == *table)
+            .unwrap_or_else(|| panic!("ADDED_COLUMNS names an unknown table {table}"));
+        let at = t
+            .column_index(column)
+            .unwrap_or_else(|| panic!("ADDED_COLUMNS names an unknown column {table}.{column}"));
+        assert!(
+            at >= t.oldest_column_count(),
+            "{table}.{column} is followed by an older column"
+        );
+    }
+    let users = keygate_store::transfer::TABLES
+        .iter()
+        .find(|t| t.name == "users")
+        .unwrap();
+    assert_eq!(users.oldest_column_count(), users.columns.len() - 1);
+}

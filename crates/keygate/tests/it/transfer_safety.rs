@@ -1,7 +1,8 @@
 //! What an operator must be able to bet on when moving data: a copy of a live database is one
 //! snapshot; SIGKILL during a copy or an import leaves the target as it was (and a rerun works);
 //! a damaged, truncated or newer export file is refused with one sentence and writes nothing;
-//! a target holding data is refused unless --force; `memory:` is refused.
+//! a target holding data is refused unless --force; `memory:` is refused; a file from before a
+//! column was added imports with the column's default.
 
 use crate::{common, transfer_support};
 
@@ -429,4 +430,101 @@ async fn an_export_into_a_pipe_writes_through_it_and_leaves_it_a_pipe() {
         "a pipe (or a device) is written to, never replaced by a renamed file"
     );
     assert!(!dir.path().join("pipe.partial").exists());
+}
+
+/// `file` rewritten as a build before `users.roles` wrote it: the column gone from the header and
+/// from every users record, the trailer's users checksum, record hash and count made anew.
+fn without_roles_column(file: &std::path::Path, out: &std::path::Path, drop: &str) {
+    use keygate_store::transfer::{Checksum, TABLES};
+    use sha2::{Digest, Sha256};
+    let text = std::fs::read_to_string(file).unwrap();
+    let mut lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let trailer = lines.pop().unwrap();
+    let users = TABLES.iter().find(|t| t.name == "users").unwrap();
+    let position = users.columns.iter().position(|c| c.name == drop).unwrap();
+    for table in lines[0]["tables"].as_array_mut().unwrap() {
+        if table["name"] == "users" {
+            table["columns"].as_array_mut().unwrap().remove(position);
+        }
+    }
+    let mut sum = Checksum::default();
+    for record in lines.iter_mut().skip(1).filter(|r| r["t"] == "users") {
+        record["r"].as_array_mut().unwrap().remove(position);
+        let kept: Vec<_> = users
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != position)
+            .collect();
+        let json = &record["r"];
+        let row: Vec<_> = kept
+            .iter()
+            .zip(json.as_array().unwrap())
+            .map(|((_, c), v)| keygate_store::transfer::Value::from_json(c.ty, v).unwrap())
+            .collect();
+        sum.add(&row);
+    }
+    let mut hash = Sha256::new();
+    let mut written = String::new();
+    for line in &lines {
+        let text = serde_json::to_string(line).unwrap();
+        hash.update(text.as_bytes());
+        hash.update(b"\n");
+        written.push_str(&text);
+        written.push('\n');
+    }
+    let mut end = trailer["end"].clone();
+    end["checksums"]["users"] = serde_json::Value::String(sum.hex());
+    let digest: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    end["sha256"] = serde_json::Value::String(digest);
+    written.push_str(&serde_json::to_string(&serde_json::json!({ "end": end })).unwrap());
+    written.push('\n');
+    std::fs::write(out, written).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_from_before_the_roles_column_imports_with_no_roles_and_another_gap_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = new_key();
+    let source = sqlite(&dir, "source.db");
+    let b = backend(&source).await;
+    let user = keygate_core::model::User::new(
+        keygate_core::email::Email::parse("old@example.com").unwrap(),
+        None,
+        SystemClock.now(),
+    );
+    b.stores().users.create_user(&user, &[]).await.unwrap();
+    let file = dir.path().join("now.jsonl");
+    let path = file.to_str().unwrap();
+    ok(&keygate(
+        dir.path(),
+        Some(&key),
+        &["--database-url", &source, "export", "--out", path],
+    )
+    .await);
+
+    let older = dir.path().join("older.jsonl");
+    without_roles_column(&file, &older, "roles");
+    let target = sqlite(&dir, "target.db");
+    let args = ["--database-url", &target, "import", "--in", older.to_str().unwrap()];
+    ok(&keygate(dir.path(), Some(&key), &args).await);
+    let imported = backend(&target).await;
+    let got = imported
+        .stores()
+        .users
+        .get_user(user.id)
+        .await
+        .unwrap()
+        .expect("the user is imported");
+    assert_eq!(got.email.as_str(), "old@example.com");
+    assert!(got.roles.is_empty(), "an added column takes its default");
+
+    // A file missing a column that is no later addition is refused, and writes nothing.
+    let broken = dir.path().join("broken.jsonl");
+    without_roles_column(&file, &broken, "deleted_at");
+    let other = sqlite(&dir, "other.db");
+    let args = ["--database-url", &other, "import", "--in", broken.to_str().unwrap()];
+    let err = failed(&keygate(dir.path(), Some(&key), &args).await);
+    assert!(err.contains("differ from this build's schema"), "{err}");
+    assert!(empty(&other).await);
 }

@@ -48,6 +48,42 @@ const fn c(name: &'static str, ty: ColType) -> Column {
 
 use ColType::{Bytes as B, Int as I, Text as T};
 
+/// Columns added to a table after export format version 1 was first written, with the value a
+/// row from an older file takes: such a file still imports (its rows lack only these trailing
+/// columns). A new column goes at the end of its table and gets a line here.
+pub static ADDED_COLUMNS: &[(&str, &str, AddedDefault)] = &[("users", "roles", AddedDefault::EmptyText)];
+
+/// The value an added column takes in rows of an older file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AddedDefault {
+    EmptyText,
+}
+
+impl Table {
+    /// How many leading columns a file of an older build may hold for this table: its columns
+    /// without the trailing ones of [`ADDED_COLUMNS`].
+    pub fn oldest_column_count(&self) -> usize {
+        let mut count = self.columns.len();
+        while count > 0
+            && ADDED_COLUMNS
+                .iter()
+                .any(|(t, c, _)| *t == self.name && *c == self.columns[count - 1].name)
+        {
+            count -= 1;
+        }
+        count
+    }
+
+    /// The default of added column `index`, if it is one.
+    pub fn added_default(&self, index: usize) -> Option<AddedDefault> {
+        let name = self.columns.get(index)?.name;
+        ADDED_COLUMNS
+            .iter()
+            .find(|(t, c, _)| *t == self.name && *c == name)
+            .map(|(_, _, d)| *d)
+    }
+}
+
 /// Every durable table, parents before children. `keygate_schema_migrations` is not here: the
 /// target is migrated by its own build.
 pub static TABLES: &[Table] = &[

@@ -10,10 +10,10 @@ use std::time::Instant;
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
 
-use super::catalog::TABLES;
+use super::catalog::{AddedDefault, TABLES};
 use super::export::{FORMAT, FORMAT_VERSION, Header, Trailer, hex};
 use super::sink::Sink;
-use super::value::{Checksum, Row, row_from_json};
+use super::value::{Checksum, Row, Value, row_from_json};
 use super::{Progress, RowTransform, TableReport, TransferError};
 use crate::sql::SqlStore;
 
@@ -40,13 +40,16 @@ pub fn read_header(input: &mut dyn BufRead) -> Result<(Header, Vec<u8>), Transfe
     }
     let header: Header =
         serde_json::from_value(json).map_err(|e| format_err(format!("the export header is damaged ({e})")))?;
+    // Each table's columns as this build has them, or without the columns added since (older
+    // files: their rows take the added columns' defaults).
     let same_schema = header.tables.len() == TABLES.len()
         && header.tables.iter().zip(TABLES).all(|(h, t)| {
             h.name == t.name
+                && (t.oldest_column_count()..=t.columns.len()).contains(&h.columns.len())
                 && h.columns
                     .iter()
                     .map(String::as_str)
-                    .eq(t.columns.iter().map(|c| c.name))
+                    .eq(t.columns.iter().take(h.columns.len()).map(|c| c.name))
         });
     if !same_schema {
         return Err(format_err(
@@ -187,9 +190,12 @@ async fn run(
             .await?;
         }
         let table = &TABLES[index];
-        let mut row = row_from_json(table, json.get("r").unwrap_or(&Json::Null))
+        let in_file = header.tables[index].columns.len();
+        let mut row = row_from_json(table, in_file, json.get("r").unwrap_or(&Json::Null))
             .map_err(|e| format_err(format!("a record is damaged ({e}), and nothing was imported")))?;
+        // The file's checksums cover the columns it has; the rest are the added columns' defaults.
         states[index].read.add(&row);
+        pad_added_columns(table, &mut row);
         if let Some(t) = transform {
             t.apply(table, &mut row).map_err(TransferError::Secrets)?;
         }
@@ -233,6 +239,16 @@ async fn run(
         }
     }
     Ok(reports)
+}
+
+/// Fills the columns added since the file was written with their defaults.
+fn pad_added_columns(table: &super::catalog::Table, row: &mut Row) {
+    for index in row.len()..table.columns.len() {
+        row.push(match table.added_default(index) {
+            Some(AddedDefault::EmptyText) => Value::Text(String::new()),
+            None => Value::Null,
+        });
+    }
 }
 
 async fn flush(

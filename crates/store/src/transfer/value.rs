@@ -113,16 +113,18 @@ pub fn row_to_json(row: &[Value]) -> Json {
 }
 
 /// A JSON array back into a row of `table`; the error says which column is wrong.
-pub fn row_from_json(table: &Table, json: &Json) -> Result<Row, String> {
+/// A record of `table` holding its first `columns` values (fewer than the table's in a file of
+/// an older build; see `catalog::ADDED_COLUMNS`).
+pub fn row_from_json(table: &Table, columns: usize, json: &Json) -> Result<Row, String> {
     let Json::Array(items) = json else {
         return Err(format!("a {} record is not an array", table.name));
     };
-    if items.len() != table.columns.len() {
+    if items.len() != columns {
         return Err(format!(
             "a {} record has {} values, expected {}",
             table.name,
             items.len(),
-            table.columns.len()
+            columns
         ));
     }
     table
