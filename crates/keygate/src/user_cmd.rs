@@ -312,7 +312,7 @@ fn print_status(user: &User, status: &UserStatus, json: bool) {
         let mut value = user_json(user);
         value["locked_until"] = json!(locked_until);
         value["totp_enabled"] = json!(status.totp_enabled);
-        value["live_sessions"] = json!(status.live_sessions);
+        value["live_sessions"] = json!(status.sessions.len());
         println!("{value:#}");
         return;
     }
@@ -331,7 +331,7 @@ fn print_status(user: &User, status: &UserStatus, json: bool) {
             locked_until.unwrap_or_else(|| "-".to_owned()),
         ],
         vec!["TOTP".to_owned(), yes_no(status.totp_enabled)],
-        vec!["live sessions".to_owned(), status.live_sessions.to_string()],
+        vec!["live sessions".to_owned(), status.sessions.len().to_string()],
         vec!["created".to_owned(), user.created_at.to_rfc3339()],
     ];
     print!("{}", table(&["FIELD", "VALUE"], &rows));

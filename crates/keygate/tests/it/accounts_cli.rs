@@ -218,6 +218,8 @@ async fn user_commands_search_show_update_unlock_sessions_and_roles() {
     let sessions = json_of(&keygate(d, &["user", "sessions", "ops@example.com", "--json"], None).await);
     assert_eq!(sessions, json!([]));
 
+    let revoked = json_of(&keygate(d, &["user", "revoke-tokens", "ops@example.com", "--json"], None).await);
+    assert_eq!(revoked["result"], "0 token famil(ies) revoked");
     let reset = json_of(&keygate(d, &["user", "reset-totp", "ops@example.com", "--json"], None).await);
     assert_eq!(reset["result"], "TOTP was not enabled");
     json_of(&keygate(d, &["user", "revoke-admin", "ops@example.com", "--json"], None).await);

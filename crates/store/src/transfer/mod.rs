@@ -76,16 +76,6 @@ pub enum TransferError {
     Io(#[from] std::io::Error),
 }
 
-impl TransferError {
-    /// The table whose verification failed, if that is the reason.
-    pub fn mismatched_table(&self) -> Option<&'static str> {
-        match self {
-            TransferError::Mismatch { table, .. } => Some(table),
-            _ => None,
-        }
-    }
-}
-
 fn list(tables: &[(&'static str, u64)]) -> String {
     tables
         .iter()

@@ -1,6 +1,6 @@
-//! The shapes of the admin API's answers that the handlers build by hand, for the OpenAPI
-//! document only (`crate::openapi`); the integration suite `openapi` checks real answers against
-//! them.
+//! The shapes of the admin API's answers for the OpenAPI document (`crate::openapi`). The
+//! `/admin/users` handlers answer with these types themselves; the others build their JSON by
+//! hand, and the integration suite `openapi` checks real answers against these shapes.
 
 use std::collections::BTreeMap;
 

@@ -15,11 +15,11 @@ use keygate_core::paging::PageRequest;
 use keygate_core::store::UserFilter;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
 use super::schema::{
-    AdminErrorBody, EndedSessions, RevokeAnswer, TotpReset, UserDetail, UserPage, UserSessionList, UserView,
+    AdminErrorBody, EndedSessions, RevokeAnswer, TotpReset, UserDetail, UserPage, UserSessionList, UserSessionView,
+    UserView,
 };
 use super::{Admin, AdminError};
 use crate::http::ClientMeta;
@@ -57,42 +57,43 @@ async fn account(state: &AppState, id: &str) -> Result<User, AdminError> {
 }
 
 /// An account as the admin API shows it: never its password hash.
-pub fn user_view(user: &User) -> Value {
+fn user_view(user: &User) -> UserView {
     let time = |t: Option<keygate_core::Timestamp>| t.map(|t| t.to_rfc3339());
-    json!({
-        "id": user.id.to_string(),
-        "email": user.email.as_str(),
-        "email_verified": user.is_verified(),
-        "email_verified_at": time(user.email_verified_at),
-        "active": user.is_active(),
-        "disabled_at": time(user.disabled_at),
-        "has_password": user.password_hash.is_some(),
-        "roles": user.roles.iter().map(Role::as_str).collect::<Vec<_>>(),
-        "created_at": user.created_at.to_rfc3339(),
-        "updated_at": user.updated_at.to_rfc3339(),
-    })
+    UserView {
+        id: user.id.to_string(),
+        email: user.email.as_str().to_owned(),
+        email_verified: user.is_verified(),
+        email_verified_at: time(user.email_verified_at),
+        active: user.is_active(),
+        disabled_at: time(user.disabled_at),
+        has_password: user.password_hash.is_some(),
+        roles: user.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+        created_at: user.created_at.to_rfc3339(),
+        updated_at: user.updated_at.to_rfc3339(),
+    }
 }
 
 /// [`user_view`] with the lock, TOTP and session figures.
-pub fn user_detail_view(user: &User, status: &UserStatus) -> Value {
-    let mut view = user_view(user);
-    view["locked"] = json!(status.is_locked());
-    view["locked_until"] = json!(status.locked_until.map(|t| t.to_rfc3339()));
-    view["totp_enabled"] = json!(status.totp_enabled);
-    view["live_sessions"] = json!(status.live_sessions);
-    view
+fn user_detail_view(user: &User, status: &UserStatus) -> UserDetail {
+    UserDetail {
+        user: user_view(user),
+        locked: status.is_locked(),
+        locked_until: status.locked_until.map(|t| t.to_rfc3339()),
+        totp_enabled: status.totp_enabled,
+        live_sessions: status.sessions.len() as u64,
+    }
 }
 
-pub fn session_view(session: &Session) -> Value {
-    json!({
-        "id": session.id,
-        "ip": session.ip,
-        "user_agent": session.user_agent,
-        "amr": session.amr,
-        "created_at": session.created_at.to_rfc3339(),
-        "last_seen_at": session.last_seen_at.to_rfc3339(),
-        "expires_at": session.idle_expires_at.min(session.absolute_expires_at).to_rfc3339(),
-    })
+fn session_view(session: &Session) -> UserSessionView {
+    UserSessionView {
+        id: session.id.to_string(),
+        ip: session.ip.clone(),
+        user_agent: session.user_agent.clone(),
+        amr: session.amr.clone(),
+        created_at: session.created_at.to_rfc3339(),
+        last_seen_at: session.last_seen_at.to_rfc3339(),
+        expires_at: session.idle_expires_at.min(session.absolute_expires_at).to_rfc3339(),
+    }
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -129,8 +130,12 @@ pub async fn list(
         limit: query.limit.unwrap_or(100),
     };
     let page = state.accounts.service.list_users(&filter, &page).await?;
-    let items: Vec<Value> = page.items.iter().map(user_view).collect();
-    Ok(Json(json!({ "items": items, "next_cursor": page.next })).into_response())
+    let items = page.items.iter().map(user_view).collect();
+    Ok(Json(UserPage {
+        items,
+        next_cursor: page.next,
+    })
+    .into_response())
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -278,8 +283,8 @@ pub async fn sessions(
 ) -> Result<Response, AdminError> {
     let user = account(&state, &id).await?;
     let sessions = state.accounts.service.list_sessions(&user).await?;
-    let items: Vec<Value> = sessions.iter().map(session_view).collect();
-    Ok(Json(json!({ "items": items })).into_response())
+    let items = sessions.iter().map(session_view).collect();
+    Ok(Json(UserSessionList { items }).into_response())
 }
 
 #[utoipa::path(delete, path = "/admin/users/{id}/sessions", operation_id = "end_user_sessions", tag = "admin", security(("admin_bearer" = [])), params(("id" = String, Path, description = "The account id")),
@@ -296,7 +301,7 @@ pub async fn end_sessions(
         .service
         .end_all_sessions(&user, &operator(&admin, meta))
         .await?;
-    Ok(Json(json!({ "ended_sessions": ended })).into_response())
+    Ok(Json(EndedSessions { ended_sessions: ended }).into_response())
 }
 
 #[utoipa::path(delete, path = "/admin/users/{id}/sessions/{session}", operation_id = "end_user_session", tag = "admin", security(("admin_bearer" = [])),
@@ -331,7 +336,10 @@ pub async fn revoke_tokens(
         .operations
         .revoke_tokens(&TokenOwner::User(user.id, None), &admin.actor, &meta)
         .await?;
-    Ok(Json(json!({ "revoked_families": revoked })).into_response())
+    Ok(Json(RevokeAnswer {
+        revoked_families: revoked,
+    })
+    .into_response())
 }
 
 #[utoipa::path(post, path = "/admin/users/{id}/totp/reset", operation_id = "reset_user_totp", tag = "admin", security(("admin_bearer" = [])), params(("id" = String, Path, description = "The account id")),
@@ -348,7 +356,7 @@ pub async fn reset_totp(
         .service
         .reset_totp(&user, &operator(&admin, meta))
         .await?;
-    Ok(Json(json!({ "totp_removed": removed })).into_response())
+    Ok(Json(TotpReset { totp_removed: removed }).into_response())
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

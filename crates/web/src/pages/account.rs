@@ -15,6 +15,7 @@ use serde::Serialize;
 use super::auth::PageQuery;
 use super::errors::{Refusal, failure_page, refuse};
 use super::flash::{self, Flash, PendingTotp};
+use super::posted::{field, fields, raw_field, when};
 use super::session::MaybeSession;
 use super::{cookies, notice_text, see_other};
 use crate::http::csrf::CsrfToken;
@@ -42,15 +43,6 @@ struct TokenView {
     scopes: String,
     expires: Option<String>,
     last_used: Option<String>,
-}
-
-/// "2026-11-12T10:15:00.000Z" -> "2026-11-12 10:15 UTC".
-fn when(t: keygate_core::Timestamp) -> String {
-    let text = t.to_rfc3339();
-    match text.get(..16) {
-        Some(minutes) => format!("{} UTC", minutes.replace('T', " ")),
-        None => text,
-    }
 }
 
 /// Where anyone not signed in is sent: to sign in, then back here.
@@ -183,24 +175,6 @@ async fn render_account(
         expiry_options,
     };
     state.pages.render("account.html", status, &base, extra)
-}
-
-/// The fields of a posted form; a name may repeat (checkboxes).
-fn fields(body: &Bytes) -> Vec<(String, String)> {
-    form_urlencoded::parse(body).into_owned().collect()
-}
-
-fn field(fields: &[(String, String)], name: &str) -> String {
-    raw_field(fields, name).trim().to_owned()
-}
-
-/// A field exactly as typed (passwords are never trimmed).
-fn raw_field(fields: &[(String, String)], name: &str) -> String {
-    fields
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default()
 }
 
 /// Shows the account page again with `err` next to the field it concerns.

@@ -13,6 +13,7 @@ mod cookies;
 mod errors;
 mod flash;
 pub mod password;
+mod posted;
 pub mod register;
 mod session;
 pub mod static_files;

@@ -17,6 +17,7 @@ use axum::response::Response;
 use keygate_core::accounts::{Operator, RequestMeta, SessionAuth};
 use minijinja::{Value, context};
 
+pub(super) use super::posted::{field, fields, when};
 use super::see_other;
 use super::session::MaybeSession;
 use crate::http::csrf::CsrfToken;
@@ -87,29 +88,6 @@ fn page_base(csrf: &CsrfToken, notice: Option<&str>) -> PageBase {
 /// `extra` with the fields of the console's frame (who is signed in, which tab is open).
 fn frame(admin: &ConsoleAdmin, tab: &str, extra: Value) -> Value {
     context! { admin_email => admin.0.user.email.as_str(), tab, ..extra }
-}
-
-/// "2026-11-12T10:15:00.000Z" -> "2026-11-12 10:15 UTC".
-fn when(t: keygate_core::Timestamp) -> String {
-    let text = t.to_rfc3339();
-    match text.get(..16) {
-        Some(minutes) => format!("{} UTC", minutes.replace('T', " ")),
-        None => text,
-    }
-}
-
-/// The fields of a posted form; a name may repeat (checkboxes).
-fn fields(body: &[u8]) -> Vec<(String, String)> {
-    form_urlencoded::parse(body).into_owned().collect()
-}
-
-/// The first value of `name`, trimmed; empty when absent.
-fn field(fields: &[(String, String)], name: &str) -> String {
-    fields
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.trim().to_owned())
-        .unwrap_or_default()
 }
 
 /// A query string from the non-empty pairs, for links that keep a listing's filters.

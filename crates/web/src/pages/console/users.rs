@@ -128,18 +128,12 @@ pub async fn show(
         Ok(user) => user,
         Err(page) => return page,
     };
-    let service = &state.accounts.service;
-    let loaded = async {
-        let status = service.user_status(&user).await?;
-        let sessions = service.list_sessions(&user).await?;
-        Ok::<_, AccountError>((status, sessions))
-    }
-    .await;
-    let (status, sessions) = match loaded {
-        Ok(found) => found,
+    let status = match state.accounts.service.user_status(&user).await {
+        Ok(status) => status,
         Err(err) => return failure_page(&state, err),
     };
-    let sessions: Vec<_> = sessions
+    let sessions: Vec<_> = status
+        .sessions
         .iter()
         .map(|s| {
             context! {
