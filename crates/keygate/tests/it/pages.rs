@@ -95,7 +95,10 @@ async fn a_form_post_without_the_csrf_token_or_with_a_wrong_one_is_refused_with_
     let browser = env.browser();
     let login = browser.get("/login").await;
     let someone_else = env.browser().get("/login").await.csrf();
-    let forged = format!("{}x", &login.csrf()[..login.csrf().len() - 1]);
+    // The real token with its last character changed (to one it does not already end with).
+    let real = login.csrf();
+    let last = if real.ends_with('x') { "y" } else { "x" };
+    let forged = format!("{}{last}", &real[..real.len() - 1]);
     for path in FORM_POSTS {
         for fields in [
             vec![("email", "ann@example.com")],
