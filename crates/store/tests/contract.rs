@@ -99,6 +99,7 @@ contract_suite! {
         duplicate_client_id_is_a_conflict,
         update_of_missing_client_is_not_found,
         list_pages_by_id,
+        concurrent_lookups_are_answered_each_for_itself,
         delete_removes_consents_codes_and_families,
         consent_crud,
         a_consent_is_written_with_its_audit_event,
@@ -114,6 +115,7 @@ contract_suite! {
         revoking_a_family_revokes_every_token_in_it,
         revoke_families_of_user_and_client,
         revoke_access_token,
+        concurrent_access_tokens_are_answered_each_for_itself,
     ],
     pats: [
         pat_crud,

@@ -1,5 +1,7 @@
 //! `ClientStore` on SQL: registered OAuth clients; deleting one takes its grants with it.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use keygate_core::Timestamp;
 use keygate_core::digest::TokenDigest;
@@ -8,11 +10,13 @@ use keygate_core::ids::ClientId;
 use keygate_core::model::{AuditEvent, AuthMethod, Client, GrantType, SigningAlg, TokenFormat};
 use keygate_core::paging::{Page, PageRequest};
 use keygate_core::store::ClientStore;
+use sqlx::AnyPool;
 use sqlx::any::AnyRow;
 
 use super::SqlStore;
 use super::bounded::Bounded;
 use super::error::{conflict_on, db_err};
+use super::grouped::{AnyQuery, Lookup, RunGroup};
 use super::rows::{RowExt, flag, opt_bytes, to_json};
 use super::tx::{commit, finish_if_changed, insert_audit};
 use super::users::page_by;
@@ -70,6 +74,26 @@ fn client_from_row(row: &AnyRow) -> StoreResult<Client> {
     })
 }
 
+fn client_key(row: &AnyRow) -> StoreResult<ClientId> {
+    Ok(ClientId(row.text("id")?))
+}
+
+fn bind_client_id<'q>(query: AnyQuery<'q>, id: &ClientId) -> AnyQuery<'q> {
+    query.bind(id.0.clone())
+}
+
+static CLIENT_LOOKUP: Lookup<ClientId, Client> = Lookup {
+    head: concat!("SELECT ", client_cols!(), " FROM clients WHERE id IN ("),
+    bind: bind_client_id,
+    key_of: client_key,
+    parse: client_from_row,
+};
+
+/// A group of `get_client`s: one SELECT … IN.
+pub(super) fn lookup_client_group() -> RunGroup<ClientId, Option<Client>> {
+    Arc::new(|pool: AnyPool, ids: Vec<ClientId>| Box::pin(async move { CLIENT_LOOKUP.run(&pool, &ids).await }))
+}
+
 fn grant_names(client: &Client) -> Vec<&'static str> {
     client.grant_types.iter().map(|g| g.as_str()).collect()
 }
@@ -95,13 +119,7 @@ impl ClientStore for SqlStore {
     }
 
     async fn get_client(&self, id: &ClientId) -> StoreResult<Option<Client>> {
-        let row = sqlx::query(concat!("SELECT ", client_cols!(), " FROM clients WHERE id = $1"))
-            .bind(id.as_str())
-            .fetch_optional(&self.pool)
-            .bounded()
-            .await
-            .map_err(db_err)?;
-        row.as_ref().map(client_from_row).transpose()
+        self.groups.clients.submit(id.clone()).await
     }
 
     async fn update_client(&self, client: &Client, audit: &[AuditEvent]) -> StoreResult<()> {

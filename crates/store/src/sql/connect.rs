@@ -84,6 +84,7 @@ pub(super) async fn open(url: &str, opts: &SqlOptions) -> StoreResult<SqlStore> 
     }
     .map_err(db_err)?;
     Ok(SqlStore {
+        groups: super::Groups::start(&pool),
         pool,
         dialect,
         url: url.to_owned(),

@@ -14,6 +14,7 @@ pub mod dialect;
 mod email_tokens;
 mod ephemeral;
 pub(crate) mod error;
+mod grouped;
 mod keys;
 mod maintenance;
 pub mod migrate;
@@ -27,7 +28,10 @@ mod users;
 
 use std::time::Duration;
 
+use keygate_core::digest::TokenDigest;
 use keygate_core::error::StoreResult;
+use keygate_core::ids::ClientId;
+use keygate_core::model::{AccessToken, Client};
 use sqlx::AnyPool;
 
 pub use dialect::Dialect;
@@ -74,6 +78,29 @@ pub struct SqlStore {
     dialect: Dialect,
     /// The URL it was opened with, for tools that need a native connection (bulk loads).
     url: String,
+    /// The hot statements that concurrent requests share (see `grouped.rs`).
+    groups: Groups,
+}
+
+/// The statements grouped across concurrent requests.
+struct Groups {
+    clients: grouped::Grouped<ClientId, Option<Client>>,
+    access_tokens: grouped::Grouped<TokenDigest, Option<AccessToken>>,
+    new_access_tokens: grouped::Grouped<AccessToken, ()>,
+}
+
+impl Groups {
+    fn start(pool: &AnyPool) -> Groups {
+        Groups {
+            clients: grouped::Grouped::start(pool.clone(), 128, clients::lookup_client_group()),
+            access_tokens: grouped::Grouped::start(pool.clone(), 256, tokens::lookup_access_group()),
+            new_access_tokens: grouped::Grouped::start(
+                pool.clone(),
+                tokens::ACCESS_TOKENS_PER_INSERT,
+                tokens::insert_access_group(),
+            ),
+        }
+    }
 }
 
 impl SqlStore {

@@ -1,22 +1,25 @@
 //! `TokenStore` on SQL: token families, refresh-token rotation with reuse detection, and opaque
 //! access tokens. Revoking a family revokes its tokens with one UPDATE per table.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use keygate_core::Timestamp;
 use keygate_core::digest::TokenDigest;
-use keygate_core::error::StoreResult;
+use keygate_core::error::{StoreError, StoreResult};
 use keygate_core::ids::{ClientId, FamilyId, TokenId, UserId};
 use keygate_core::model::{AccessToken, AuditEvent, RefreshRotation, RefreshToken, TokenFamily};
 use keygate_core::store::TokenStore;
-use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, AnyPool};
 use sqlx::{AssertSqlSafe, Row};
 
 use super::SqlStore;
 use super::bounded::Bounded;
 use super::error::{conflict_on, db_err};
+use super::grouped::{AnyQuery, Lookup, RunGroup, fan_out};
 use super::rows::{RowExt, opt_bytes, opt_ms};
-use super::tx::{commit, finish_if_changed, insert_audit};
+use super::tx::{commit, finish_if_changed, insert_audit, values_rows};
 
 macro_rules! refresh_cols {
     () => {
@@ -81,26 +84,81 @@ async fn insert_refresh(conn: &mut AnyConnection, t: &RefreshToken) -> StoreResu
     Ok(())
 }
 
-async fn insert_access(conn: &mut AnyConnection, t: &AccessToken) -> StoreResult<()> {
-    sqlx::query(concat!(
-        "INSERT INTO access_tokens (",
-        access_cols!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-    ))
-    .bind(t.digest.as_bytes().to_vec())
-    .bind(t.jti.to_string())
-    .bind(t.family_id.map(|f| f.to_string()))
-    .bind(t.client_id.as_str())
-    .bind(t.user_id.map(|u| u.to_string()))
-    .bind(t.scope.to_string())
-    .bind(t.issued_at.as_millis())
-    .bind(t.expires_at.as_millis())
-    .bind(opt_ms(t.revoked_at))
-    .execute(conn)
-    .bounded()
-    .await
-    .map_err(conflict_on("access token"))?;
+/// Inserts access tokens with one statement (all or none).
+async fn insert_access(conn: &mut AnyConnection, tokens: &[AccessToken]) -> StoreResult<()> {
+    let sql = format!(
+        concat!("INSERT INTO access_tokens (", access_cols!(), ") VALUES {}"),
+        values_rows(tokens.len(), 9)
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for t in tokens {
+        query = query
+            .bind(t.digest.as_bytes().to_vec())
+            .bind(t.jti.to_string())
+            .bind(t.family_id.map(|f| f.to_string()))
+            .bind(t.client_id.as_str().to_owned())
+            .bind(t.user_id.map(|u| u.to_string()))
+            .bind(t.scope.to_string())
+            .bind(t.issued_at.as_millis())
+            .bind(t.expires_at.as_millis())
+            .bind(opt_ms(t.revoked_at));
+    }
+    query
+        .execute(conn)
+        .bounded()
+        .await
+        .map_err(conflict_on("access token"))?;
     Ok(())
+}
+
+/// Most access tokens one grouped INSERT carries (9 parameters each).
+pub(super) const ACCESS_TOKENS_PER_INSERT: usize = 256;
+
+/// A group of `create_access_token`s: one INSERT, one commit. One taken digest or jti fails the
+/// statement for all, so then each is retried alone to find whose it was.
+pub(super) fn insert_access_group() -> RunGroup<AccessToken, ()> {
+    Arc::new(|pool: AnyPool, tokens: Vec<AccessToken>| {
+        Box::pin(async move {
+            let n = tokens.len();
+            let mut conn = match pool.acquire().await.map_err(db_err) {
+                Ok(conn) => conn,
+                Err(e) => return fan_out(e, n),
+            };
+            match insert_access(&mut conn, &tokens).await {
+                Ok(()) => (0..n).map(|_| Ok(())).collect(),
+                Err(StoreError::Conflict(_)) if n > 1 => {
+                    let mut results = Vec::with_capacity(n);
+                    for t in &tokens {
+                        results.push(insert_access(&mut conn, std::slice::from_ref(t)).await);
+                    }
+                    results
+                }
+                Err(e) => fan_out(e, n),
+            }
+        })
+    })
+}
+
+fn digest_key(row: &AnyRow) -> StoreResult<TokenDigest> {
+    row.digest("digest")
+}
+
+fn bind_digest<'q>(query: AnyQuery<'q>, digest: &TokenDigest) -> AnyQuery<'q> {
+    query.bind(digest.as_bytes().to_vec())
+}
+
+static ACCESS_LOOKUP: Lookup<TokenDigest, AccessToken> = Lookup {
+    head: concat!("SELECT ", access_cols!(), " FROM access_tokens WHERE digest IN ("),
+    bind: bind_digest,
+    key_of: digest_key,
+    parse: access_from_row,
+};
+
+/// A group of `get_access_token`s: one SELECT … IN.
+pub(super) fn lookup_access_group() -> RunGroup<TokenDigest, Option<AccessToken>> {
+    Arc::new(|pool: AnyPool, digests: Vec<TokenDigest>| {
+        Box::pin(async move { ACCESS_LOOKUP.run(&pool, &digests).await })
+    })
 }
 
 /// Revokes the live families matching `families_where` (a condition on `token_families` using
@@ -173,7 +231,7 @@ impl TokenStore for SqlStore {
             insert_refresh(&mut tx, r).await?;
         }
         if let Some(a) = access {
-            insert_access(&mut tx, a).await?;
+            insert_access(&mut tx, std::slice::from_ref(a)).await?;
         }
         insert_audit(&mut tx, audit).await?;
         commit(tx).await
@@ -242,7 +300,7 @@ impl TokenStore for SqlStore {
             previous.used_at = None;
             insert_refresh(&mut tx, new).await?;
             if let Some(a) = access {
-                insert_access(&mut tx, a).await?;
+                insert_access(&mut tx, std::slice::from_ref(a)).await?;
             }
             insert_audit(&mut tx, audit).await?;
             commit(tx).await?;
@@ -317,22 +375,11 @@ impl TokenStore for SqlStore {
     }
 
     async fn create_access_token(&self, token: &AccessToken) -> StoreResult<()> {
-        let mut conn = self.pool.acquire().await.map_err(db_err)?;
-        insert_access(&mut conn, token).await
+        self.groups.new_access_tokens.submit(token.clone()).await
     }
 
     async fn get_access_token(&self, digest: &TokenDigest) -> StoreResult<Option<AccessToken>> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            access_cols!(),
-            " FROM access_tokens WHERE digest = $1"
-        ))
-        .bind(digest.as_bytes().to_vec())
-        .fetch_optional(&self.pool)
-        .bounded()
-        .await
-        .map_err(db_err)?;
-        row.as_ref().map(access_from_row).transpose()
+        self.groups.access_tokens.submit(*digest).await
     }
 
     async fn revoke_access_token(

@@ -33,19 +33,10 @@ pub(crate) async fn commit(tx: Tx) -> StoreResult<()> {
 /// Inserts the events with one multi-row INSERT per hundred.
 pub(crate) async fn insert_audit(conn: &mut AnyConnection, events: &[AuditEvent]) -> StoreResult<()> {
     for chunk in events.chunks(AUDIT_ROWS_PER_STATEMENT) {
-        let mut sql = String::from(
-            "INSERT INTO audit_events (id, at, action, actor, user_id, client_id, ip, user_agent, outcome, details) VALUES ",
+        let sql = format!(
+            "INSERT INTO audit_events (id, at, action, actor, user_id, client_id, ip, user_agent, outcome, details) VALUES {}",
+            values_rows(chunk.len(), 10)
         );
-        for i in 0..chunk.len() {
-            let p = i * 10;
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('(');
-            let params: Vec<String> = (1..=10).map(|k| format!("${}", p + k)).collect();
-            sql.push_str(&params.join(", "));
-            sql.push(')');
-        }
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for e in chunk {
             query = query
@@ -63,6 +54,27 @@ pub(crate) async fn insert_audit(conn: &mut AnyConnection, events: &[AuditEvent]
         query.execute(&mut *conn).bounded().await.map_err(db_err)?;
     }
     Ok(())
+}
+
+/// `$from+1, …, $from+n`: placeholders for a list.
+pub(crate) fn placeholders(from: usize, n: usize) -> String {
+    let mut out = String::with_capacity(n * 5);
+    for k in from + 1..=from + n {
+        if k > from + 1 {
+            out.push_str(", ");
+        }
+        out.push('$');
+        out.push_str(&k.to_string());
+    }
+    out
+}
+
+/// `($1, …, $cols), ($cols+1, …), …`: the VALUES of a multi-row INSERT.
+pub(crate) fn values_rows(rows: usize, cols: usize) -> String {
+    (0..rows)
+        .map(|r| format!("({})", placeholders(r * cols, cols)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Commits with the audit events when the change happened; otherwise rolls back (nothing to record).

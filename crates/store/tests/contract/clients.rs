@@ -204,3 +204,37 @@ pub async fn a_consent_is_written_with_its_audit_event(s: Stores, clock: ManualC
     assert_eq!(listed, vec![event]);
     assert!(s.consents.get_consent(u.id, &c.id).await.unwrap().is_some());
 }
+
+/// Many client lookups at once (the SQL stores group them into shared statements): each gets its
+/// own client, an unknown id gets none, and a client changed just before is read as changed.
+pub async fn concurrent_lookups_are_answered_each_for_itself(s: Stores, clock: ManualClock) {
+    let mut clients = Vec::new();
+    for i in 0..6 {
+        let c = client(&format!("grouped-{i}"), clock.now());
+        s.clients.create_client(&c, &[]).await.unwrap();
+        clients.push(c);
+    }
+    clients[2].name = "renamed".into();
+    s.clients.update_client(&clients[2], &[]).await.unwrap();
+    let asked: Vec<(ClientId, Option<keygate_core::model::Client>)> = (0..240)
+        .map(|i| match i % 8 {
+            6 | 7 => (ClientId(format!("grouped-missing-{i}")), None),
+            k => (clients[k].id.clone(), Some(clients[k].clone())),
+        })
+        .collect();
+    let lookups: Vec<_> = asked
+        .iter()
+        .map(|(id, _)| {
+            let (s, id) = (s.clone(), id.clone());
+            tokio::spawn(async move { s.clients.get_client(&id).await.unwrap() })
+        })
+        .collect();
+    let found: Vec<_> = futures::future::join_all(lookups)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    for ((id, expected), got) in asked.iter().zip(found) {
+        assert_eq!(&got, expected, "lookup of {id:?}");
+    }
+}

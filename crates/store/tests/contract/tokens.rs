@@ -1,6 +1,8 @@
 //! Contract cases for token families, refresh tokens and opaque access tokens.
 
-use keygate_core::model::{AuditAction, RefreshRotation, TokenFamily};
+use keygate_core::digest::TokenDigest;
+use keygate_core::error::StoreError;
+use keygate_core::model::{AccessToken, AuditAction, RefreshRotation, TokenFamily};
 use keygate_core::store::Stores;
 use keygate_core::{Clock, ManualClock};
 
@@ -309,4 +311,65 @@ pub async fn revoke_access_token(s: Stores, clock: ManualClock) {
         None
     );
     assert!(!s.tokens.revoke_access_token(&digest(), clock.now(), &[]).await.unwrap());
+}
+
+/// Many token inserts at once (the SQL stores group them into shared statements): each is
+/// answered for itself, one whose digest is taken is the only conflict, and the others are stored.
+pub async fn concurrent_access_tokens_are_answered_each_for_itself(s: Stores, clock: ManualClock) {
+    let c = new_client(&s, &clock).await;
+    let now = clock.now();
+    let (fam, _, existing) = new_family(&s, &c.id, None, now).await;
+    let mut tokens: Vec<AccessToken> = (0..300).map(|_| access(&fam, now)).collect();
+    let mut clash = access(&fam, now);
+    clash.digest = existing.digest;
+    tokens.insert(150, clash);
+    let inserts: Vec<_> = tokens
+        .iter()
+        .cloned()
+        .map(|t| {
+            let s = s.clone();
+            tokio::spawn(async move { s.tokens.create_access_token(&t).await })
+        })
+        .collect();
+    let results: Vec<_> = futures::future::join_all(inserts)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    for (i, result) in results.iter().enumerate() {
+        if i == 150 {
+            assert!(
+                matches!(result, Err(StoreError::Conflict(_))),
+                "the taken digest: {result:?}"
+            );
+        } else {
+            assert!(result.is_ok(), "token {i}: {result:?}");
+        }
+    }
+
+    // Lookups at once, with repeats and unknown digests mixed in: each gets its own answer.
+    let mut asked: Vec<(TokenDigest, Option<AccessToken>)> = Vec::new();
+    for (i, t) in tokens.iter().enumerate() {
+        let expected = if i == 150 { existing.clone() } else { t.clone() };
+        asked.push((t.digest, Some(expected.clone())));
+        if i % 3 == 0 {
+            asked.push((t.digest, Some(expected)));
+            asked.push((digest(), None));
+        }
+    }
+    let lookups: Vec<_> = asked
+        .iter()
+        .map(|(d, _)| {
+            let (s, d) = (s.clone(), *d);
+            tokio::spawn(async move { s.tokens.get_access_token(&d).await.unwrap() })
+        })
+        .collect();
+    let found: Vec<_> = futures::future::join_all(lookups)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    for ((d, expected), got) in asked.iter().zip(found) {
+        assert_eq!(&got, expected, "lookup of {d:?}");
+    }
 }

@@ -70,9 +70,22 @@ impl std::fmt::Debug for AdminSettings {
     }
 }
 
-/// Cheap to clone: everything inside is shared.
+/// Cheap to clone: one shared allocation, since axum clones the state for every extractor and
+/// middleware of every request. Its parts are reached through `Deref`.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppParts>);
+
+impl std::ops::Deref for AppState {
+    type Target = AppParts;
+
+    fn deref(&self) -> &AppParts {
+        &self.0
+    }
+}
+
+/// What [`AppState`] shares.
+#[derive(Clone)]
+pub struct AppParts {
     pub stores: Stores,
     pub clock: Arc<dyn Clock>,
     pub config: Arc<WebConfig>,
@@ -108,7 +121,7 @@ impl AppState {
     pub fn new(stores: Stores, clock: Arc<dyn Clock>, config: WebConfig, metrics: Metrics, services: Services) -> Self {
         let pages = Arc::new(Pages::new(&config.issuer, config.templates_dir.clone()));
         let operations = Arc::new(Operations::new(stores.clone(), clock.clone()));
-        AppState {
+        AppState(Arc::new(AppParts {
             stores,
             clock,
             config: Arc::new(config),
@@ -121,14 +134,14 @@ impl AppState {
             operations,
             pages,
             ready_checks: Arc::new([]),
-        }
+        }))
     }
 
     /// Adds a component to `/health/ready`.
     pub fn with_ready_check(mut self, check: ReadyCheck) -> Self {
         let mut checks = self.ready_checks.to_vec();
         checks.push(check);
-        self.ready_checks = checks.into();
+        Arc::make_mut(&mut self.0).ready_checks = checks.into();
         self
     }
 }
