@@ -2,6 +2,7 @@
 //! and PostgreSQL), chosen by URL; `redis` layers a read-through cache on top (the ephemeral store
 //! stays on the durable backend, so Redis never holds the only copy of anything).
 
+pub(crate) mod grouped;
 pub mod memory;
 pub mod redis;
 pub mod sql;

@@ -16,10 +16,12 @@ use sqlx::any::AnyRow;
 use super::SqlStore;
 use super::bounded::Bounded;
 use super::error::{conflict_on, db_err};
-use super::grouped::{AnyQuery, Lookup, RunGroup};
+use super::held::HeldConnection;
+use super::lookup::{AnyQuery, Lookup};
 use super::rows::{RowExt, flag, opt_bytes, to_json};
 use super::tx::{commit, finish_if_changed, insert_audit};
 use super::users::page_by;
+use crate::grouped::RunGroup;
 
 macro_rules! client_cols {
     () => {
@@ -90,8 +92,12 @@ static CLIENT_LOOKUP: Lookup<ClientId, Client> = Lookup {
 };
 
 /// A group of `get_client`s: one SELECT … IN.
-pub(super) fn lookup_client_group() -> RunGroup<ClientId, Option<Client>> {
-    Arc::new(|pool: AnyPool, ids: Vec<ClientId>| Box::pin(async move { CLIENT_LOOKUP.run(&pool, &ids).await }))
+pub(super) fn lookup_client_group(pool: AnyPool) -> RunGroup<ClientId, Option<Client>> {
+    let held = Arc::new(HeldConnection::new(pool));
+    Arc::new(move |ids: Vec<ClientId>| {
+        let held = held.clone();
+        Box::pin(async move { CLIENT_LOOKUP.run(&held, &ids).await })
+    })
 }
 
 fn grant_names(client: &Client) -> Vec<&'static str> {

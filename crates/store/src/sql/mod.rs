@@ -14,8 +14,9 @@ pub mod dialect;
 mod email_tokens;
 mod ephemeral;
 pub(crate) mod error;
-mod grouped;
+mod held;
 mod keys;
+mod lookup;
 mod maintenance;
 pub mod migrate;
 mod pats;
@@ -33,6 +34,8 @@ use keygate_core::error::StoreResult;
 use keygate_core::ids::ClientId;
 use keygate_core::model::{AccessToken, Client};
 use sqlx::AnyPool;
+
+use crate::grouped::Grouped;
 
 pub use dialect::Dialect;
 pub use migrate::{MIGRATIONS_TABLE, Migration, MigrationStatus};
@@ -84,20 +87,19 @@ pub struct SqlStore {
 
 /// The statements grouped across concurrent requests.
 struct Groups {
-    clients: grouped::Grouped<ClientId, Option<Client>>,
-    access_tokens: grouped::Grouped<TokenDigest, Option<AccessToken>>,
-    new_access_tokens: grouped::Grouped<AccessToken, ()>,
+    clients: Grouped<ClientId, Option<Client>>,
+    access_tokens: Grouped<TokenDigest, Option<AccessToken>>,
+    new_access_tokens: Grouped<AccessToken, ()>,
 }
 
 impl Groups {
     fn start(pool: &AnyPool) -> Groups {
         Groups {
-            clients: grouped::Grouped::start(pool.clone(), 128, clients::lookup_client_group()),
-            access_tokens: grouped::Grouped::start(pool.clone(), 256, tokens::lookup_access_group()),
-            new_access_tokens: grouped::Grouped::start(
-                pool.clone(),
+            clients: Grouped::start(128, clients::lookup_client_group(pool.clone())),
+            access_tokens: Grouped::start(256, tokens::lookup_access_group(pool.clone())),
+            new_access_tokens: Grouped::start(
                 tokens::ACCESS_TOKENS_PER_INSERT,
-                tokens::insert_access_group(),
+                tokens::insert_access_group(pool.clone()),
             ),
         }
     }

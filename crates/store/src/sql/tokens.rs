@@ -17,9 +17,11 @@ use sqlx::{AssertSqlSafe, Row};
 use super::SqlStore;
 use super::bounded::Bounded;
 use super::error::{conflict_on, db_err};
-use super::grouped::{AnyQuery, Lookup, RunGroup, fan_out};
+use super::held::HeldConnection;
+use super::lookup::{AnyQuery, Lookup};
 use super::rows::{RowExt, opt_bytes, opt_ms};
 use super::tx::{commit, finish_if_changed, insert_audit, values_rows};
+use crate::grouped::{RunGroup, fan_out};
 
 macro_rules! refresh_cols {
     () => {
@@ -116,20 +118,25 @@ pub(super) const ACCESS_TOKENS_PER_INSERT: usize = 256;
 
 /// A group of `create_access_token`s: one INSERT, one commit. One taken digest or jti fails the
 /// statement for all, so then each is retried alone to find whose it was.
-pub(super) fn insert_access_group() -> RunGroup<AccessToken, ()> {
-    Arc::new(|pool: AnyPool, tokens: Vec<AccessToken>| {
+pub(super) fn insert_access_group(pool: AnyPool) -> RunGroup<AccessToken, ()> {
+    let held = Arc::new(HeldConnection::new(pool));
+    Arc::new(move |tokens: Vec<AccessToken>| {
+        let held = held.clone();
         Box::pin(async move {
             let n = tokens.len();
-            let mut conn = match pool.acquire().await.map_err(db_err) {
-                Ok(conn) => conn,
+            let mut lent = match held.take().await {
+                Ok(lent) => lent,
                 Err(e) => return fan_out(e, n),
             };
-            match insert_access(&mut conn, &tokens).await {
-                Ok(()) => (0..n).map(|_| Ok(())).collect(),
+            match insert_access(&mut lent.conn, &tokens).await {
+                Ok(()) => {
+                    held.keep(lent);
+                    (0..n).map(|_| Ok(())).collect()
+                }
                 Err(StoreError::Conflict(_)) if n > 1 => {
                     let mut results = Vec::with_capacity(n);
                     for t in &tokens {
-                        results.push(insert_access(&mut conn, std::slice::from_ref(t)).await);
+                        results.push(insert_access(&mut lent.conn, std::slice::from_ref(t)).await);
                     }
                     results
                 }
@@ -155,9 +162,11 @@ static ACCESS_LOOKUP: Lookup<TokenDigest, AccessToken> = Lookup {
 };
 
 /// A group of `get_access_token`s: one SELECT … IN.
-pub(super) fn lookup_access_group() -> RunGroup<TokenDigest, Option<AccessToken>> {
-    Arc::new(|pool: AnyPool, digests: Vec<TokenDigest>| {
-        Box::pin(async move { ACCESS_LOOKUP.run(&pool, &digests).await })
+pub(super) fn lookup_access_group(pool: AnyPool) -> RunGroup<TokenDigest, Option<AccessToken>> {
+    let held = Arc::new(HeldConnection::new(pool));
+    Arc::new(move |digests: Vec<TokenDigest>| {
+        let held = held.clone();
+        Box::pin(async move { ACCESS_LOOKUP.run(&held, &digests).await })
     })
 }
 

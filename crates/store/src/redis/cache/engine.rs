@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use super::CacheStats;
 use super::generation::{Generation, Trust};
+use super::mget;
 use super::records::Cached;
+use crate::grouped::Grouped;
 use crate::redis::RedisHandle;
 
 /// Version keys outlive entries so that a quiet key keeps its token; correctness does not depend
@@ -86,6 +88,8 @@ pub(crate) struct Engine {
     redis: RedisHandle,
     ttl_ms: u64,
     generation: Generation,
+    /// Reads of concurrent lookups, grouped into one MGET.
+    reads: Grouped<Vec<String>, mget::Values>,
 }
 
 /// The Redis key of a cache name (an entry or a version key) in generation `generation`. The
@@ -110,6 +114,7 @@ impl Engine {
             .max(1);
         Engine {
             generation: Generation::new(durable, redis.clone()),
+            reads: mget::start(redis.clone()),
             redis,
             ttl_ms,
         }
@@ -303,12 +308,7 @@ impl Engine {
 
     async fn mget(&self, space: &Space<'_>, names: &[String]) -> StoreResult<Vec<Option<String>>> {
         let keys: Vec<String> = names.iter().map(|n| space.key(n)).collect();
-        let values: Vec<Option<Vec<u8>>> = self.redis.query(redis::cmd("MGET").arg(&keys)).await?;
-        if values.len() != keys.len() {
-            return Err(StoreError::Internal(
-                format!("MGET of {} keys answered {} values", keys.len(), values.len()).into(),
-            ));
-        }
+        let values = self.reads.submit(keys).await?;
         // A token is ASCII; anything else under a version key is treated as no token at all.
         Ok(values
             .into_iter()

@@ -48,6 +48,7 @@ mod accounts;
 mod engine;
 mod generation;
 mod grants;
+mod mget;
 mod records;
 mod versions;
 
