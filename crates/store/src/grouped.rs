@@ -19,6 +19,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use keygate_core::error::{StoreError, StoreResult};
 use tokio::sync::{mpsc, oneshot};
@@ -29,34 +30,78 @@ const QUEUE: usize = 8_192;
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 /// Runs one group: one result per item, in order.
 pub(crate) type RunGroup<I, O> = Arc<dyn Fn(Vec<I>) -> BoxFuture<Vec<StoreResult<O>>> + Send + Sync>;
+/// Called when a group has run and nothing else is waiting (to give back what a busy pump keeps).
+pub(crate) type OnIdle = Arc<dyn Fn() + Send + Sync>;
 type Reply<O> = oneshot::Sender<StoreResult<O>>;
+
+/// How many requests a kind of grouped round trip served, in how many groups.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GroupCounts {
+    pub requests: u64,
+    pub groups: u64,
+}
+
+impl std::ops::Add for GroupCounts {
+    type Output = GroupCounts;
+
+    fn add(self, other: GroupCounts) -> GroupCounts {
+        GroupCounts {
+            requests: self.requests + other.requests,
+            groups: self.groups + other.groups,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Counters {
+    requests: AtomicU64,
+    groups: AtomicU64,
+}
 
 /// One kind of grouped round trip.
 pub(crate) struct Grouped<I, O> {
     queue: mpsc::Sender<(I, Reply<O>)>,
     run: RunGroup<I, O>,
+    counters: Arc<Counters>,
 }
 
 impl<I: Send + 'static, O: Send + 'static> Grouped<I, O> {
     /// Starts the pump on the current Tokio runtime (without one, every request runs alone).
     /// `max` is the largest group.
-    pub(crate) fn start(max: usize, run: RunGroup<I, O>) -> Self {
+    pub(crate) fn start(max: usize, run: RunGroup<I, O>, on_idle: Option<OnIdle>) -> Self {
         let (queue, rx) = mpsc::channel(QUEUE);
+        let counters = Arc::new(Counters::default());
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(pump(rx, max, run.clone()));
+            runtime.spawn(pump(rx, max, run.clone(), on_idle, counters.clone()));
         }
-        Grouped { queue, run }
+        Grouped { queue, run, counters }
+    }
+
+    /// Requests and groups so far (a request that ran alone counts as a group of one).
+    pub(crate) fn counts(&self) -> GroupCounts {
+        GroupCounts {
+            requests: self.counters.requests.load(Ordering::Relaxed),
+            groups: self.counters.groups.load(Ordering::Relaxed),
+        }
     }
 
     /// Runs `item` with whatever else is queued, and answers its own result.
     pub(crate) async fn submit(&self, item: I) -> StoreResult<O> {
         let (reply, answer) = oneshot::channel();
         if let Err(mpsc::error::SendError((item, _))) = self.queue.send((item, reply)).await {
+            self.counters.count(1);
             return alone(&self.run, item).await;
         }
         answer
             .await
             .unwrap_or_else(|_| Err(StoreError::Unavailable("the grouped statement was abandoned".into())))
+    }
+}
+
+impl Counters {
+    fn count(&self, requests: usize) {
+        self.requests.fetch_add(requests as u64, Ordering::Relaxed);
+        self.groups.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -72,14 +117,22 @@ async fn pump<I: Send + 'static, O: Send + 'static>(
     mut rx: mpsc::Receiver<(I, Reply<O>)>,
     max: usize,
     run: RunGroup<I, O>,
+    on_idle: Option<OnIdle>,
+    counters: Arc<Counters>,
 ) {
     let mut group = Vec::with_capacity(max.min(64));
     while rx.recv_many(&mut group, max).await > 0 {
+        counters.count(group.len());
         let (items, replies): (Vec<I>, Vec<Reply<O>>) = group.drain(..).unzip();
         let results = run(items).await;
         for (reply, result) in replies.into_iter().zip(results) {
             // The asker may have gone (its request was cancelled); the statement stands.
             let _ = reply.send(result);
+        }
+        if rx.is_empty()
+            && let Some(idle) = &on_idle
+        {
+            idle();
         }
     }
 }

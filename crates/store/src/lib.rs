@@ -2,7 +2,8 @@
 //! and PostgreSQL), chosen by URL; `redis` layers a read-through cache on top (the ephemeral store
 //! stays on the durable backend, so Redis never holds the only copy of anything).
 
-pub(crate) mod grouped;
+mod grouped;
+pub use grouped::GroupCounts;
 pub mod memory;
 pub mod redis;
 pub mod sql;

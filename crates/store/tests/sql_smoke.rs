@@ -1,13 +1,15 @@
 //! SQL-only behaviour the contract suite cannot see from the traits alone: outages surface as
-//! `Unavailable`, listings sort byte-wise on both databases, and separate pools (instances) on one
-//! SQLite file write concurrently without "database is locked".
+//! `Unavailable`, listings sort byte-wise on both databases, separate pools (instances) on one
+//! SQLite file write concurrently without "database is locked", and concurrent lookups and inserts
+//! share statements.
 
 use std::time::Duration;
 
 use keygate_core::Timestamp;
+use keygate_core::digest::TokenDigest;
 use keygate_core::error::StoreError;
-use keygate_core::ids::UserId;
-use keygate_core::model::{AuditAction, AuditEvent, Client, Outcome};
+use keygate_core::ids::{ClientId, TokenId, UserId};
+use keygate_core::model::{AccessToken, AuditAction, AuditEvent, Client, Outcome};
 use keygate_core::paging::PageRequest;
 use keygate_store::Backend;
 use keygate_store::testing::{
@@ -115,5 +117,82 @@ async fn separate_pools_on_one_sqlite_file_write_concurrently() {
     assert_eq!(counts, (1..=60).collect::<Vec<_>>(), "every increment counted once");
     for b in &instances {
         b.close().await;
+    }
+}
+
+/// Concurrent lookups and inserts share statements: 300 of each at once take far fewer
+/// round trips than 300, and each still gets its own answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_lookups_and_inserts_share_statements() {
+    for (backend, _guard) in backends().await {
+        let Backend::Sql(sql) = &backend else {
+            panic!("expected a SQL backend");
+        };
+        let stores = backend.stores();
+        let c = client("grouped");
+        stores.clients.create_client(&c, &[]).await.unwrap();
+        let before = sql.grouped_statements();
+
+        let lookups: Vec<_> = (0..300)
+            .map(|i| {
+                let stores = stores.clone();
+                let id = ClientId(if i % 2 == 0 {
+                    "grouped".into()
+                } else {
+                    format!("absent-{i}")
+                });
+                tokio::spawn(async move { (i, stores.clients.get_client(&id).await.unwrap()) })
+            })
+            .collect();
+        for done in futures::future::join_all(lookups).await {
+            let (i, found) = done.unwrap();
+            assert_eq!(
+                found.map(|f| f.id),
+                (i % 2 == 0).then(|| c.id.clone()),
+                "{}",
+                backend.kind()
+            );
+        }
+        let inserts: Vec<_> = (0..300)
+            .map(|_| {
+                let stores = stores.clone();
+                let token = access_token(&c.id);
+                tokio::spawn(async move {
+                    stores.tokens.create_access_token(&token).await.unwrap();
+                    token
+                })
+            })
+            .collect();
+        for done in futures::future::join_all(inserts).await {
+            let token = done.unwrap();
+            let stored = stores.tokens.get_access_token(&token.digest).await.unwrap();
+            assert_eq!(stored, Some(token), "{}", backend.kind());
+        }
+
+        let after = sql.grouped_statements();
+        let requests = after.requests - before.requests;
+        let groups = after.groups - before.groups;
+        // 600 concurrent requests, then 300 sequential lookups (each a group of one).
+        assert_eq!(requests, 900, "{}", backend.kind());
+        assert!(
+            groups - 300 <= 600 / 4,
+            "{}: 600 concurrent requests took {} statements",
+            backend.kind(),
+            groups - 300
+        );
+    }
+}
+
+fn access_token(client: &ClientId) -> AccessToken {
+    AccessToken {
+        digest: TokenDigest::of(&uuid::Uuid::new_v4().to_string()),
+        jti: TokenId::new(),
+        family_id: None,
+        client_id: client.clone(),
+        user_id: None,
+        scope: keygate_core::Scopes::parse("api").unwrap(),
+        issued_at: NOW,
+        expires_at: NOW.plus(Duration::from_secs(3600)),
+        revoked_at: None,
     }
 }

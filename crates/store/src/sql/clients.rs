@@ -17,11 +17,12 @@ use super::SqlStore;
 use super::bounded::Bounded;
 use super::error::{conflict_on, db_err};
 use super::held::HeldConnection;
+use super::lookup::LOOKUPS_PER_GROUP;
 use super::lookup::{AnyQuery, Lookup};
 use super::rows::{RowExt, flag, opt_bytes, to_json};
 use super::tx::{commit, finish_if_changed, insert_audit};
 use super::users::page_by;
-use crate::grouped::RunGroup;
+use crate::grouped::{Grouped, RunGroup};
 
 macro_rules! client_cols {
     () => {
@@ -91,13 +92,15 @@ static CLIENT_LOOKUP: Lookup<ClientId, Client> = Lookup {
     parse: client_from_row,
 };
 
-/// A group of `get_client`s: one SELECT … IN.
-pub(super) fn lookup_client_group(pool: AnyPool) -> RunGroup<ClientId, Option<Client>> {
+/// Grouped `get_client`s: one SELECT … IN per group.
+pub(super) fn grouped_client_lookups(pool: AnyPool) -> Grouped<ClientId, Option<Client>> {
     let held = Arc::new(HeldConnection::new(pool));
-    Arc::new(move |ids: Vec<ClientId>| {
+    let idle = held.on_idle();
+    let run: RunGroup<ClientId, Option<Client>> = Arc::new(move |ids: Vec<ClientId>| {
         let held = held.clone();
         Box::pin(async move { CLIENT_LOOKUP.run(&held, &ids).await })
-    })
+    });
+    Grouped::start(LOOKUPS_PER_GROUP, run, Some(idle))
 }
 
 fn grant_names(client: &Client) -> Vec<&'static str> {

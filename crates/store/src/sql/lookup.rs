@@ -15,6 +15,9 @@ use super::held::HeldConnection;
 use super::tx::placeholders;
 use crate::grouped::fan_out;
 
+/// Most lookups in one group.
+pub(crate) const LOOKUPS_PER_GROUP: usize = 256;
+
 /// Most keys in one `IN (…)` list.
 const KEYS_PER_SELECT: usize = 128;
 

@@ -35,7 +35,7 @@ use keygate_core::ids::ClientId;
 use keygate_core::model::{AccessToken, Client};
 use sqlx::AnyPool;
 
-use crate::grouped::Grouped;
+use crate::grouped::{GroupCounts, Grouped};
 
 pub use dialect::Dialect;
 pub use migrate::{MIGRATIONS_TABLE, Migration, MigrationStatus};
@@ -95,12 +95,9 @@ struct Groups {
 impl Groups {
     fn start(pool: &AnyPool) -> Groups {
         Groups {
-            clients: Grouped::start(128, clients::lookup_client_group(pool.clone())),
-            access_tokens: Grouped::start(256, tokens::lookup_access_group(pool.clone())),
-            new_access_tokens: Grouped::start(
-                tokens::ACCESS_TOKENS_PER_INSERT,
-                tokens::insert_access_group(pool.clone()),
-            ),
+            clients: clients::grouped_client_lookups(pool.clone()),
+            access_tokens: tokens::grouped_access_lookups(pool.clone()),
+            new_access_tokens: tokens::grouped_access_inserts(pool.clone()),
         }
     }
 }
@@ -149,6 +146,12 @@ impl SqlStore {
     /// operators can compare two databases.
     pub async fn schema_listing(&self) -> StoreResult<Vec<String>> {
         dialect::schema_listing(&self.pool, self.dialect).await
+    }
+
+    /// How many client lookups, access-token lookups and access-token inserts were served, in
+    /// how many shared statements (see `grouped.rs`).
+    pub fn grouped_statements(&self) -> GroupCounts {
+        self.groups.clients.counts() + self.groups.access_tokens.counts() + self.groups.new_access_tokens.counts()
     }
 
     /// Closes every connection; later calls fail with `Unavailable`.

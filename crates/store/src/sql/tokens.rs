@@ -18,10 +18,11 @@ use super::SqlStore;
 use super::bounded::Bounded;
 use super::error::{conflict_on, db_err};
 use super::held::HeldConnection;
+use super::lookup::LOOKUPS_PER_GROUP;
 use super::lookup::{AnyQuery, Lookup};
 use super::rows::{RowExt, opt_bytes, opt_ms};
 use super::tx::{commit, finish_if_changed, insert_audit, values_rows};
-use crate::grouped::{RunGroup, fan_out};
+use crate::grouped::{Grouped, RunGroup, fan_out};
 
 macro_rules! refresh_cols {
     () => {
@@ -114,13 +115,14 @@ async fn insert_access(conn: &mut AnyConnection, tokens: &[AccessToken]) -> Stor
 }
 
 /// Most access tokens one grouped INSERT carries (9 parameters each).
-pub(super) const ACCESS_TOKENS_PER_INSERT: usize = 256;
+const ACCESS_TOKENS_PER_INSERT: usize = 256;
 
-/// A group of `create_access_token`s: one INSERT, one commit. One taken digest or jti fails the
-/// statement for all, so then each is retried alone to find whose it was.
-pub(super) fn insert_access_group(pool: AnyPool) -> RunGroup<AccessToken, ()> {
+/// Grouped `create_access_token`s: one INSERT, one commit per group. One taken digest or jti
+/// fails the statement for all, so then each is retried alone to find whose it was.
+pub(super) fn grouped_access_inserts(pool: AnyPool) -> Grouped<AccessToken, ()> {
     let held = Arc::new(HeldConnection::new(pool));
-    Arc::new(move |tokens: Vec<AccessToken>| {
+    let idle = held.on_idle();
+    let run: RunGroup<AccessToken, ()> = Arc::new(move |tokens: Vec<AccessToken>| {
         let held = held.clone();
         Box::pin(async move {
             let n = tokens.len();
@@ -143,7 +145,8 @@ pub(super) fn insert_access_group(pool: AnyPool) -> RunGroup<AccessToken, ()> {
                 Err(e) => fan_out(e, n),
             }
         })
-    })
+    });
+    Grouped::start(ACCESS_TOKENS_PER_INSERT, run, Some(idle))
 }
 
 fn digest_key(row: &AnyRow) -> StoreResult<TokenDigest> {
@@ -161,13 +164,15 @@ static ACCESS_LOOKUP: Lookup<TokenDigest, AccessToken> = Lookup {
     parse: access_from_row,
 };
 
-/// A group of `get_access_token`s: one SELECT … IN.
-pub(super) fn lookup_access_group(pool: AnyPool) -> RunGroup<TokenDigest, Option<AccessToken>> {
+/// Grouped `get_access_token`s: one SELECT … IN per group.
+pub(super) fn grouped_access_lookups(pool: AnyPool) -> Grouped<TokenDigest, Option<AccessToken>> {
     let held = Arc::new(HeldConnection::new(pool));
-    Arc::new(move |digests: Vec<TokenDigest>| {
+    let idle = held.on_idle();
+    let run: RunGroup<TokenDigest, Option<AccessToken>> = Arc::new(move |digests: Vec<TokenDigest>| {
         let held = held.clone();
         Box::pin(async move { ACCESS_LOOKUP.run(&held, &digests).await })
-    })
+    });
+    Grouped::start(LOOKUPS_PER_GROUP, run, Some(idle))
 }
 
 /// Revokes the live families matching `families_where` (a condition on `token_families` using

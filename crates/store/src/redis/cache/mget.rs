@@ -19,7 +19,7 @@ const LOOKUPS_PER_MGET: usize = 128;
 pub(super) type Values = Vec<Option<Vec<u8>>>;
 
 pub(super) fn start(redis: RedisHandle) -> Grouped<Vec<String>, Values> {
-    Grouped::start(LOOKUPS_PER_MGET, grouped_mget(redis))
+    Grouped::start(LOOKUPS_PER_MGET, grouped_mget(redis), None)
 }
 
 fn grouped_mget(redis: RedisHandle) -> RunGroup<Vec<String>, Values> {
