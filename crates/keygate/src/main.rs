@@ -2,7 +2,7 @@
 
 /// mimalloc instead of glibc's malloc: under load the request path allocates on every worker
 /// thread, and glibc's arena locks showed up as futex waits and ~15 % of the CPU in profiles
-/// (BENCHMARKS.md, "Grouped statements").
+/// (BENCHMARKS.md, "What changed, and what each step measured").
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
