@@ -8,8 +8,8 @@
 //! group and runs it; while a group runs, the next requests gather, so groups grow with the load
 //! by themselves. One group of a kind runs at a time, so the kinds together hold few of the pool's
 //! connections (running two or four insert groups at once, to overlap their commits, measured no
-//! better: the groups only got smaller). An idle instance sees groups of one: a lone request waits for nothing but a
-//! channel hop.
+//! better: the groups only got smaller). An idle instance sees groups of one: a lone request
+//! waits for nothing but a channel hop.
 //!
 //! Nothing is weakened: a SQL insert is answered only once its group's statement has committed (a
 //! multi-row INSERT is atomic, like the single-row one it replaces), and a lookup reads after

@@ -196,3 +196,56 @@ fn access_token(client: &ClientId) -> AccessToken {
         revoked_at: None,
     }
 }
+
+/// In a pool large enough for the pumps to keep their connections between groups, a burst that
+/// has been answered leaves every connection idle in the pool again: nothing waits, so no pump
+/// holds one that other statements could need.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pumps_give_their_connections_back_once_nothing_waits() {
+    let (sqlite_url, _dir) = fresh_sqlite_url();
+    let mut urls = vec![sqlite_url];
+    let mut _schemas = Vec::new();
+    if let Some(base) = postgres_test_url() {
+        let (url, guard) = keygate_store::testing::fresh_postgres_url(&base).await;
+        urls.push(url);
+        _schemas.push(guard);
+    }
+    for url in urls {
+        let opts = keygate_store::SqlOptions {
+            max_connections: 6,
+            ..test_sql_options()
+        };
+        let backend = Backend::connect(&url, &opts).await.unwrap();
+        backend.migrate_up().await.unwrap();
+        let Backend::Sql(sql) = &backend else {
+            panic!("expected a SQL backend");
+        };
+        let stores = backend.stores();
+        let c = client("kept");
+        stores.clients.create_client(&c, &[]).await.unwrap();
+        let burst: Vec<_> = (0..200)
+            .map(|_| {
+                let (stores, id) = (stores.clone(), c.id.clone());
+                tokio::spawn(async move {
+                    stores.clients.get_client(&id).await.unwrap();
+                    stores.tokens.create_access_token(&access_token(&id)).await.unwrap();
+                })
+            })
+            .collect();
+        for done in futures::future::join_all(burst).await {
+            done.unwrap();
+        }
+        let pool = sql.pool();
+        let deadline = std::time::Instant::now() + Duration::from_secs(3);
+        while pool.num_idle() < pool.size() as usize && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(
+            pool.num_idle(),
+            pool.size() as usize,
+            "{}: connections still held",
+            backend.kind()
+        );
+        backend.close().await;
+    }
+}

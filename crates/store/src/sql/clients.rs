@@ -1,7 +1,5 @@
 //! `ClientStore` on SQL: registered OAuth clients; deleting one takes its grants with it.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use keygate_core::Timestamp;
 use keygate_core::digest::TokenDigest;
@@ -16,13 +14,11 @@ use sqlx::any::AnyRow;
 use super::SqlStore;
 use super::bounded::Bounded;
 use super::error::{conflict_on, db_err};
-use super::held::HeldConnection;
-use super::lookup::LOOKUPS_PER_GROUP;
 use super::lookup::{AnyQuery, Lookup};
 use super::rows::{RowExt, flag, opt_bytes, to_json};
 use super::tx::{commit, finish_if_changed, insert_audit};
 use super::users::page_by;
-use crate::grouped::{Grouped, RunGroup};
+use crate::grouped::Grouped;
 
 macro_rules! client_cols {
     () => {
@@ -94,13 +90,7 @@ static CLIENT_LOOKUP: Lookup<ClientId, Client> = Lookup {
 
 /// Grouped `get_client`s: one SELECT … IN per group.
 pub(super) fn grouped_client_lookups(pool: AnyPool) -> Grouped<ClientId, Option<Client>> {
-    let held = Arc::new(HeldConnection::new(pool));
-    let idle = held.on_idle();
-    let run: RunGroup<ClientId, Option<Client>> = Arc::new(move |ids: Vec<ClientId>| {
-        let held = held.clone();
-        Box::pin(async move { CLIENT_LOOKUP.run(&held, &ids).await })
-    });
-    Grouped::start(LOOKUPS_PER_GROUP, run, Some(idle))
+    CLIENT_LOOKUP.grouped(pool)
 }
 
 fn grant_names(client: &Client) -> Vec<&'static str> {

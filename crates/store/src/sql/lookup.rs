@@ -3,8 +3,10 @@
 
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
+use std::sync::Arc;
 
 use keygate_core::error::{StoreError, StoreResult};
+use sqlx::AnyPool;
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, AssertSqlSafe};
@@ -13,10 +15,10 @@ use super::bounded::Bounded;
 use super::error::db_err;
 use super::held::HeldConnection;
 use super::tx::placeholders;
-use crate::grouped::fan_out;
+use crate::grouped::{Grouped, RunGroup, fan_out};
 
 /// Most lookups in one group.
-pub(crate) const LOOKUPS_PER_GROUP: usize = 256;
+const LOOKUPS_PER_GROUP: usize = 256;
 
 /// Most keys in one `IN (…)` list.
 const KEYS_PER_SELECT: usize = 128;
@@ -34,11 +36,22 @@ pub(crate) struct Lookup<K, T> {
 impl<K, T> Lookup<K, T>
 where
     K: Eq + Hash + Clone + Send + Sync + 'static,
-    T: Clone + Send + 'static,
+    T: Clone + Send + Sync + 'static,
 {
+    /// Lookups by key on `pool`, grouped: one SELECT … IN per group.
+    pub(crate) fn grouped(&'static self, pool: AnyPool) -> Grouped<K, Option<T>> {
+        let held = Arc::new(HeldConnection::new(pool));
+        let idle = held.on_idle();
+        let run: RunGroup<K, Option<T>> = Arc::new(move |keys: Vec<K>| {
+            let held = held.clone();
+            Box::pin(async move { self.run(&held, &keys).await })
+        });
+        Grouped::start(LOOKUPS_PER_GROUP, run, Some(idle))
+    }
+
     /// The record of each key (None: no such row), reading each distinct key once. The list is
     /// padded to a power of two with its last key, so a connection prepares at most eight shapes.
-    pub(crate) async fn run(&self, held: &HeldConnection, keys: &[K]) -> Vec<StoreResult<Option<T>>> {
+    async fn run(&self, held: &HeldConnection, keys: &[K]) -> Vec<StoreResult<Option<T>>> {
         let mut lent = match held.take().await {
             Ok(lent) => lent,
             Err(e) => return fan_out(e, keys.len()),

@@ -18,7 +18,6 @@ use super::SqlStore;
 use super::bounded::Bounded;
 use super::error::{conflict_on, db_err};
 use super::held::HeldConnection;
-use super::lookup::LOOKUPS_PER_GROUP;
 use super::lookup::{AnyQuery, Lookup};
 use super::rows::{RowExt, opt_bytes, opt_ms};
 use super::tx::{commit, finish_if_changed, insert_audit, values_rows};
@@ -166,13 +165,7 @@ static ACCESS_LOOKUP: Lookup<TokenDigest, AccessToken> = Lookup {
 
 /// Grouped `get_access_token`s: one SELECT … IN per group.
 pub(super) fn grouped_access_lookups(pool: AnyPool) -> Grouped<TokenDigest, Option<AccessToken>> {
-    let held = Arc::new(HeldConnection::new(pool));
-    let idle = held.on_idle();
-    let run: RunGroup<TokenDigest, Option<AccessToken>> = Arc::new(move |digests: Vec<TokenDigest>| {
-        let held = held.clone();
-        Box::pin(async move { ACCESS_LOOKUP.run(&held, &digests).await })
-    });
-    Grouped::start(LOOKUPS_PER_GROUP, run, Some(idle))
+    ACCESS_LOOKUP.grouped(pool)
 }
 
 /// Revokes the live families matching `families_where` (a condition on `token_families` using

@@ -9,6 +9,7 @@ use sqlx::{Any, AnyConnection, AssertSqlSafe, Row as _};
 use super::catalog::{ColType, Table};
 use super::value::{Row, Value};
 use crate::sql::error::db_err;
+use crate::sql::tx::{placeholders, values_rows};
 
 /// Bound parameters per INSERT statement: under SQLite's 32766 and PostgreSQL's 65535.
 const MAX_PARAMS: usize = 30_000;
@@ -44,11 +45,11 @@ pub(crate) fn select_sql(table: &Table, live: bool, after: bool, limit: u32) -> 
         p = 2;
     }
     if after {
-        let params: Vec<String> = (0..keys.len()).map(|i| format!("${}", p + i)).collect();
+        let params = placeholders(p - 1, keys.len());
         conds.push(if keys.len() == 1 {
-            format!("{} > {}", keys[0], params[0])
+            format!("{} > {params}", keys[0])
         } else {
-            format!("({}) > ({})", keys.join(", "), params.join(", "))
+            format!("({}) > ({params})", keys.join(", "))
         });
     }
     let filter = if conds.is_empty() {
@@ -131,24 +132,11 @@ pub(crate) async fn insert(conn: &mut AnyConnection, table: &Table, rows: &[Row]
     let per_statement = (MAX_PARAMS / ncols).max(1);
     let cols = table.column_names().join(", ");
     for chunk in rows.chunks(per_statement) {
-        let mut sql = String::with_capacity(64 + chunk.len() * ncols * 6);
-        sql.push_str(&format!("INSERT INTO {} ({cols}) VALUES ", table.name));
-        let mut p = 1;
-        for (i, _) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('(');
-            for c in 0..ncols {
-                if c > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push('$');
-                sql.push_str(&p.to_string());
-                p += 1;
-            }
-            sql.push(')');
-        }
+        let sql = format!(
+            "INSERT INTO {} ({cols}) VALUES {}",
+            table.name,
+            values_rows(chunk.len(), ncols)
+        );
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for row in chunk {
             for (col, v) in table.columns.iter().zip(row) {
