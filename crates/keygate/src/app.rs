@@ -11,7 +11,7 @@ use keygate_core::Clock;
 use keygate_core::accounts::{Accounts, AccountsDeps};
 use keygate_core::crypto::SecretBox;
 use keygate_core::mail::Mailer;
-use keygate_core::store::Stores;
+use keygate_store::Backend;
 use keygate_web::api::AccountsApi;
 use keygate_web::health::ReadyCheck;
 use keygate_web::{AppState, Metrics, Services};
@@ -21,11 +21,13 @@ use crate::runtime::background_mail::BackgroundMailer;
 use crate::runtime::hashing::HashingPool;
 
 /// The state every request handler shares. Call within a Tokio runtime (it warms up Argon2).
-/// With `redis_url` set, `stores` get the Redis read-through cache in front
-/// ([`keygate_store::layer_redis`]) and `/health/ready` reports Redis as a component.
+/// With `redis_url` set, the backend's stores get the Redis read-through cache in front
+/// ([`keygate_store::layer_redis`]) and `/health/ready` reports Redis as a component. On
+/// PostgreSQL, the in-memory cache of clients and access tokens goes in front of everything
+/// ([`keygate_store::layer_near`]).
 pub async fn build_state(
     config: &Config,
-    stores: Stores,
+    backend: &Backend,
     clock: Arc<dyn Clock>,
     mailer: Arc<dyn Mailer>,
     metrics: Metrics,
@@ -33,7 +35,11 @@ pub async fn build_state(
     let redis = crate::store::open_redis(config).await?;
     crate::telemetry::register(redis.is_some());
     let stores = match &redis {
-        Some(handle) => keygate_store::layer_redis(stores, handle),
+        Some(handle) => keygate_store::layer_redis(backend.stores(), handle),
+        None => backend.stores(),
+    };
+    let stores = match backend.near_cache() {
+        Some(near) => keygate_store::layer_near(stores, &near),
         None => stores,
     };
     let secret_box = Arc::new(secret_box_for(config)?);

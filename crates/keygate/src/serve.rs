@@ -51,7 +51,7 @@ pub async fn run(config: Config, no_migrate: bool, demo: bool) -> anyhow::Result
     let mailer = crate::mail::mailer_from_config(&config)?;
     let pool = backend.clone();
     let metrics = metrics.with_sampler(move || pool.record_pool_metrics());
-    let state = crate::app::build_state(&config, backend.stores(), Arc::new(SystemClock), mailer, metrics).await?;
+    let state = crate::app::build_state(&config, &backend, Arc::new(SystemClock), mailer, metrics).await?;
     let empty = match crate::demo::has_no_clients(&state.stores).await {
         Ok(empty) => empty,
         Err(err) => {

@@ -5,6 +5,7 @@
 mod grouped;
 pub use grouped::GroupCounts;
 pub mod memory;
+pub mod near;
 pub mod redis;
 pub mod sql;
 pub mod telemetry;
@@ -19,6 +20,7 @@ use keygate_core::store::Stores;
 
 pub use self::redis::{RedisHandle, RedisOptions, RedisTarget, connect_redis, connect_redis_target, layer_redis};
 pub use memory::MemoryStore;
+pub use near::{NearCache, NearStats, layer_near};
 pub use sql::{Dialect, MigrationStatus, SqlOptions, SqlStore};
 
 /// The durable store the server runs on, opened from a database URL.
@@ -53,6 +55,15 @@ impl Backend {
         match self {
             Backend::Memory(m) => Stores::from_backend(m.clone()),
             Backend::Sql(s) => Stores::from_backend(s.clone()),
+        }
+    }
+
+    /// The in-memory cache of clients and access tokens to put above every store layer with
+    /// [`layer_near`] (PostgreSQL only; see `near/`). Starts listening for changes.
+    pub fn near_cache(&self) -> Option<Arc<NearCache>> {
+        match self {
+            Backend::Memory(_) => None,
+            Backend::Sql(s) => s.near_cache(),
         }
     }
 

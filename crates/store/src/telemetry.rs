@@ -13,6 +13,9 @@ pub const CACHE_ERRORS: &str = "keygate_cache_errors_total";
 /// Lookups served from the database without asking Redis, by `reason` (`redis_down`: resting
 /// after an error; `generation`: the cache generation could not be confirmed).
 pub const CACHE_BYPASSED: &str = "keygate_cache_bypassed_total";
+/// Lookups of the in-memory cache (PostgreSQL) by `kind` (`client`, `access_token`) and
+/// `result` (`hit`, `miss`, `bypassed`: its change notifications were not current).
+pub const NEAR_CACHE_REQUESTS: &str = "keygate_near_cache_requests_total";
 /// New cache generations, by `reason` (`redis_changed`, `invalidation_failed`).
 pub const CACHE_GENERATIONS: &str = "keygate_cache_generations_total";
 
@@ -32,6 +35,10 @@ pub fn register(redis: bool) {
     metrics::counter!(POOL_TIMEOUTS).increment(0);
     metrics::describe_gauge!(POOL_CONNECTIONS, "Open SQL connections by state (in_use, idle)");
     metrics::describe_gauge!(POOL_MAX, "The most SQL connections the pool opens");
+    metrics::describe_counter!(
+        NEAR_CACHE_REQUESTS,
+        "In-memory cache lookups (PostgreSQL) by kind and result (hit, miss, bypassed)"
+    );
     if !redis {
         return;
     }

@@ -288,3 +288,15 @@ pub fn public_client(id: &str, now: keygate_core::Timestamp) -> keygate_core::mo
         updated_at: now,
     }
 }
+
+/// Waits (up to 10 s, then panics) until `near` hears its own heartbeats, so that lookups use it.
+pub async fn wait_until_trusted(near: &crate::NearCache) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !near.trusted() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the in-memory cache never heard its own heartbeat"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}

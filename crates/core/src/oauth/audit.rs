@@ -3,18 +3,20 @@
 //!
 //! Events that accompany a store write (a code redemption, a refresh, a revocation) go into that
 //! write's transaction. Events with no write of their own (a `client_credentials` JWT, an
-//! introspection) go to an [`AuditSink`], which batches them so recording them never caps the
-//! token endpoint's throughput; what a batching sink holds is lost if the process dies before
-//! it flushes (at most one flush interval's worth).
+//! introspection) go to an [`AuditSink`], which batches them into few writes; what a batching
+//! sink holds is lost if the process dies before it flushes (at most one batch's worth). When
+//! the sink falls behind, requests wait for room in its queue instead of losing events.
 
 use serde_json::{Value, json};
 
 use crate::clock::Timestamp;
 use crate::model::{AuditAction, AuditEvent, Client, Outcome};
 
-/// Takes events that need a write of their own. `record` never blocks and never fails the request.
+/// Takes events that need a write of their own. `record` never fails the request; it waits
+/// while the sink's queue is full (so a burst cannot outrun the audit log).
+#[async_trait::async_trait]
 pub trait AuditSink: Send + Sync {
-    fn record(&self, events: Vec<AuditEvent>);
+    async fn record(&self, events: Vec<AuditEvent>);
 }
 
 /// Where a request came from: the account service's type, shared so both log alike.
@@ -46,8 +48,9 @@ pub fn issue_details(grant: &str, jti: &str, family: Option<&str>, scope: &str) 
 #[derive(Debug, Default)]
 pub struct MemorySink(pub std::sync::Mutex<Vec<AuditEvent>>);
 
+#[async_trait::async_trait]
 impl AuditSink for MemorySink {
-    fn record(&self, events: Vec<AuditEvent>) {
+    async fn record(&self, events: Vec<AuditEvent>) {
         if let Ok(mut held) = self.0.lock() {
             held.extend(events);
         }

@@ -136,14 +136,16 @@ impl TokenService {
             self.stores.tokens.create_access_token(record).await?;
         }
         let details = issue_details("client_credentials", &access.jti.to_string(), None, &scope.to_string());
-        self.audit.record(vec![token_event(
-            AuditAction::TokenIssued,
-            client,
-            None,
-            meta,
-            now,
-            details,
-        )]);
+        self.audit
+            .record(vec![token_event(
+                AuditAction::TokenIssued,
+                client,
+                None,
+                meta,
+                now,
+                details,
+            )])
+            .await;
         Ok(TokenResponse {
             access_token: access.token,
             token_type: "Bearer",
@@ -177,7 +179,7 @@ impl TokenService {
         let found = self.stores.tokens.revoke_family(family, now, &[event.clone()]).await?;
         if !found {
             // The family was not there (yet): record the reuse anyway.
-            self.audit.record(vec![event]);
+            self.audit.record(vec![event]).await;
         }
         Ok(())
     }

@@ -179,14 +179,16 @@ impl TokenService {
             "jti": live.as_ref().map(|t| t.id.clone()),
         });
         let user = live.as_ref().and_then(|t| t.user_id);
-        self.audit.record(vec![token_event(
-            AuditAction::TokenIntrospected,
-            caller,
-            user,
-            meta,
-            now,
-            details,
-        )]);
+        self.audit
+            .record(vec![token_event(
+                AuditAction::TokenIntrospected,
+                caller,
+                user,
+                meta,
+                now,
+                details,
+            )])
+            .await;
         let Some(live) = live else {
             return Ok(Introspection::default());
         };
@@ -242,7 +244,7 @@ impl TokenService {
                     .ephemeral
                     .put(&revoked_jti_key(&live.id), b"1", now, ttl)
                     .await?;
-                self.audit.record(audit.to_vec());
+                self.audit.record(audit.to_vec()).await;
             }
         }
         Ok(())

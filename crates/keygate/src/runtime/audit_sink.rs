@@ -3,9 +3,10 @@
 //! `append_audit` call as have arrived, so auditing never caps the token endpoint's throughput.
 //!
 //! Durability: an event is on disk once its batch is written, normally within a millisecond or
-//! two. Events still queued when the process dies are lost; so are events dropped while the
-//! queue is full (counted in `keygate_audit_events_dropped_total` and logged) or a batch the
-//! store refused (logged). Events that accompany a change (code redemption, refresh,
+//! two. Events still queued when the process dies are lost, and so is a batch the store refused
+//! (logged). While the queue is full, requests wait for room: a burst is slowed down to the rate
+//! the audit log can take, never recorded in part. Only after the writer has stopped (shutdown)
+//! are events dropped (counted in `keygate_audit_events_dropped_total`). Events that accompany a change (code redemption, refresh,
 //! revocation) do not come here: they are written in that change's transaction.
 
 use std::sync::Arc;
@@ -17,7 +18,7 @@ use tokio::sync::mpsc;
 
 use keygate_web::error::cause_chain;
 
-/// Events queued beyond this are dropped (and counted) rather than slowing requests down.
+/// Requests wait for room once this many events are queued.
 const QUEUE_CAPACITY: usize = 20_000;
 /// Most events written in one call.
 const MAX_BATCH: usize = 1_000;
@@ -43,12 +44,13 @@ impl BatchingAuditSink {
     }
 }
 
+#[async_trait::async_trait]
 impl AuditSink for BatchingAuditSink {
-    fn record(&self, events: Vec<AuditEvent>) {
+    async fn record(&self, events: Vec<AuditEvent>) {
         for event in events {
-            if self.tx.try_send(event).is_err() {
+            if self.tx.send(event).await.is_err() {
                 metrics::counter!(crate::telemetry::AUDIT_DROPPED).increment(1);
-                tracing::warn!("audit queue full or closed: an audit event was dropped");
+                tracing::warn!("the audit writer has stopped: an audit event was dropped");
             }
         }
     }

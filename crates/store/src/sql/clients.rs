@@ -19,6 +19,7 @@ use super::rows::{RowExt, flag, opt_bytes, to_json};
 use super::tx::{commit, finish_if_changed, insert_audit};
 use super::users::page_by;
 use crate::grouped::Grouped;
+use crate::near::Table;
 
 macro_rules! client_cols {
     () => {
@@ -122,25 +123,28 @@ impl ClientStore for SqlStore {
     }
 
     async fn update_client(&self, client: &Client, audit: &[AuditEvent]) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        let done = bind_client(
-            sqlx::query(
-                "UPDATE clients SET secret_digest = $2, name = $3, auth_method = $4, redirect_uris = $5, \
-                 post_logout_redirect_uris = $6, grant_types = $7, scope = $8, access_token_format = $9, \
-                 access_token_alg = $10, id_token_alg = $11, first_party = $12, created_at = $13, updated_at = $14 \
-                 WHERE id = $1",
-            ),
-            client,
-        )?
-        .execute(&mut *tx)
-        .bounded()
+        self.forgetting(&[Table::Clients], async {
+            let mut tx = self.begin().await?;
+            let done = bind_client(
+                sqlx::query(
+                    "UPDATE clients SET secret_digest = $2, name = $3, auth_method = $4, redirect_uris = $5, \
+                     post_logout_redirect_uris = $6, grant_types = $7, scope = $8, access_token_format = $9, \
+                     access_token_alg = $10, id_token_alg = $11, first_party = $12, created_at = $13, updated_at = $14 \
+                     WHERE id = $1",
+                ),
+                client,
+            )?
+            .execute(&mut *tx)
+            .bounded()
+            .await
+            .map_err(db_err)?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound("client"));
+            }
+            insert_audit(&mut tx, audit).await?;
+            commit(tx).await
+        })
         .await
-        .map_err(db_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound("client"));
-        }
-        insert_audit(&mut tx, audit).await?;
-        commit(tx).await
     }
 
     async fn set_client_secret(
@@ -150,45 +154,51 @@ impl ClientStore for SqlStore {
         now: Timestamp,
         audit: &[AuditEvent],
     ) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        let done = sqlx::query("UPDATE clients SET secret_digest = $2, updated_at = $3 WHERE id = $1")
-            .bind(id.as_str())
-            .bind(digest.as_bytes().to_vec())
-            .bind(now.as_millis())
-            .execute(&mut *tx)
-            .bounded()
-            .await
-            .map_err(db_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound("client"));
-        }
-        insert_audit(&mut tx, audit).await?;
-        commit(tx).await
-    }
-
-    async fn delete_client(&self, id: &ClientId, audit: &[AuditEvent]) -> StoreResult<bool> {
-        // Dependents first, one statement per table (the foreign keys cascade too, but this does
-        // not rely on SQLite's foreign_keys pragma being on).
-        const STATEMENTS: [&str; 6] = [
-            "DELETE FROM consents WHERE client_id = $1",
-            "DELETE FROM authorization_codes WHERE client_id = $1",
-            "DELETE FROM access_tokens WHERE client_id = $1",
-            "DELETE FROM refresh_tokens WHERE client_id = $1",
-            "DELETE FROM token_families WHERE client_id = $1",
-            "DELETE FROM clients WHERE id = $1",
-        ];
-        let mut tx = self.begin().await?;
-        let mut deleted = 0;
-        for sql in STATEMENTS {
-            let done = sqlx::query(sql)
+        self.forgetting(&[Table::Clients], async {
+            let mut tx = self.begin().await?;
+            let done = sqlx::query("UPDATE clients SET secret_digest = $2, updated_at = $3 WHERE id = $1")
                 .bind(id.as_str())
+                .bind(digest.as_bytes().to_vec())
+                .bind(now.as_millis())
                 .execute(&mut *tx)
                 .bounded()
                 .await
                 .map_err(db_err)?;
-            deleted = done.rows_affected();
-        }
-        finish_if_changed(tx, deleted > 0, audit).await
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound("client"));
+            }
+            insert_audit(&mut tx, audit).await?;
+            commit(tx).await
+        })
+        .await
+    }
+
+    async fn delete_client(&self, id: &ClientId, audit: &[AuditEvent]) -> StoreResult<bool> {
+        self.forgetting(&[Table::Clients, Table::AccessTokens], async {
+            // Dependents first, one statement per table (the foreign keys cascade too, but this does
+            // not rely on SQLite's foreign_keys pragma being on).
+            const STATEMENTS: [&str; 6] = [
+                "DELETE FROM consents WHERE client_id = $1",
+                "DELETE FROM authorization_codes WHERE client_id = $1",
+                "DELETE FROM access_tokens WHERE client_id = $1",
+                "DELETE FROM refresh_tokens WHERE client_id = $1",
+                "DELETE FROM token_families WHERE client_id = $1",
+                "DELETE FROM clients WHERE id = $1",
+            ];
+            let mut tx = self.begin().await?;
+            let mut deleted = 0;
+            for sql in STATEMENTS {
+                let done = sqlx::query(sql)
+                    .bind(id.as_str())
+                    .execute(&mut *tx)
+                    .bounded()
+                    .await
+                    .map_err(db_err)?;
+                deleted = done.rows_affected();
+            }
+            finish_if_changed(tx, deleted > 0, audit).await
+        })
+        .await
     }
 
     async fn list_clients(&self, page: &PageRequest) -> StoreResult<Page<Client>> {

@@ -88,6 +88,7 @@ pub(super) async fn open(url: &str, opts: &SqlOptions) -> StoreResult<SqlStore> 
         pool,
         dialect,
         url: url.to_owned(),
+        near: std::sync::OnceLock::new(),
     })
 }
 

@@ -34,12 +34,14 @@ macro_rules! migration {
 static SQLITE_MIGRATIONS: &[Migration] = &[
     migration!("sqlite", 1, "0001_init", "init"),
     migration!("sqlite", 2, "0002_user_roles", "user_roles"),
+    migration!("sqlite", 3, "0003_change_notifications", "change_notifications"),
 ];
 
 /// PostgreSQL's migrations, oldest first.
 static POSTGRES_MIGRATIONS: &[Migration] = &[
     migration!("postgres", 1, "0001_init", "init"),
     migration!("postgres", 2, "0002_user_roles", "user_roles"),
+    migration!("postgres", 3, "0003_change_notifications", "change_notifications"),
 ];
 
 impl Dialect {

@@ -12,6 +12,7 @@ use sqlx::{AssertSqlSafe, Row};
 use super::bounded::Bounded;
 use super::error::db_err;
 use super::{Dialect, SqlStore};
+use crate::near::Table;
 use crate::transfer::TABLES;
 
 /// Deletes at most `$2` rows of one table whose expiry is before `$1`. Each statement selects the
@@ -126,15 +127,18 @@ impl MaintenanceStore for SqlStore {
     }
 
     async fn purge_expired(&self, now: Timestamp, audit_before: Timestamp, batch: u32) -> StoreResult<PurgeReport> {
-        let batch = batch.max(1);
-        Ok(PurgeReport {
-            codes: self.purge(PURGE_CODES, now, batch).await?,
-            sessions: self.purge(PURGE_SESSIONS, now, batch).await?,
-            email_tokens: self.purge(PURGE_EMAIL_TOKENS, now, batch).await?,
-            refresh_tokens: self.purge(PURGE_REFRESH_TOKENS, now, batch).await?,
-            access_tokens: self.purge(PURGE_ACCESS_TOKENS, now, batch).await?,
-            ephemeral: self.purge(PURGE_EPHEMERAL, now, batch).await?,
-            audit_events: self.purge(PURGE_AUDIT, audit_before, batch).await?,
+        self.forgetting(&[Table::AccessTokens], async {
+            let batch = batch.max(1);
+            Ok(PurgeReport {
+                codes: self.purge(PURGE_CODES, now, batch).await?,
+                sessions: self.purge(PURGE_SESSIONS, now, batch).await?,
+                email_tokens: self.purge(PURGE_EMAIL_TOKENS, now, batch).await?,
+                refresh_tokens: self.purge(PURGE_REFRESH_TOKENS, now, batch).await?,
+                access_tokens: self.purge(PURGE_ACCESS_TOKENS, now, batch).await?,
+                ephemeral: self.purge(PURGE_EPHEMERAL, now, batch).await?,
+                audit_events: self.purge(PURGE_AUDIT, audit_before, batch).await?,
+            })
         })
+        .await
     }
 }

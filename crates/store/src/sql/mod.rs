@@ -5,6 +5,7 @@
 
 mod audit;
 pub(crate) mod bounded;
+mod changes;
 mod clients;
 mod codes;
 mod connect;
@@ -36,6 +37,7 @@ use keygate_core::model::{AccessToken, Client};
 use sqlx::AnyPool;
 
 use crate::grouped::{GroupCounts, Grouped};
+use crate::near::{NearCache, Table};
 
 pub use dialect::Dialect;
 pub use migrate::{MIGRATIONS_TABLE, Migration, MigrationStatus};
@@ -83,6 +85,8 @@ pub struct SqlStore {
     url: String,
     /// The hot statements that concurrent requests share (see `grouped.rs`).
     groups: Groups,
+    /// The in-memory cache of clients and access tokens, once asked for (PostgreSQL only).
+    near: std::sync::OnceLock<std::sync::Arc<NearCache>>,
 }
 
 /// The statements grouped across concurrent requests.
@@ -111,6 +115,34 @@ impl SqlStore {
 
     pub fn dialect(&self) -> Dialect {
         self.dialect
+    }
+
+    /// The in-memory cache of clients and access tokens for [`crate::near::layer_near`]
+    /// (PostgreSQL only: SQLite has no change notifications). The first call starts listening;
+    /// call it within a Tokio runtime.
+    pub fn near_cache(&self) -> Option<std::sync::Arc<NearCache>> {
+        if self.dialect != Dialect::Postgres {
+            return None;
+        }
+        let near = self.near.get_or_init(|| {
+            let near = std::sync::Arc::new(NearCache::new());
+            changes::start(&near, self.pool.clone(), self.url.clone());
+            near
+        });
+        Some(near.clone())
+    }
+
+    /// Runs a write that may change rows of `tables`, then (whatever its outcome) clears them
+    /// from this instance's in-memory cache, so that its next lookup does not wait for the
+    /// database's notification.
+    async fn forgetting<T>(&self, tables: &[Table], write: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
+        let result = write.await;
+        if let Some(near) = self.near.get() {
+            for table in tables {
+                near.forget(*table);
+            }
+        }
+        result
     }
 
     pub(crate) fn url(&self) -> &str {

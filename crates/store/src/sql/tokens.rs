@@ -22,6 +22,7 @@ use super::lookup::{AnyQuery, Lookup};
 use super::rows::{RowExt, opt_bytes, opt_ms};
 use super::tx::{commit, finish_if_changed, insert_audit, values_rows};
 use crate::grouped::{Grouped, RunGroup, fan_out};
+use crate::near::Table;
 
 macro_rules! refresh_cols {
     () => {
@@ -113,8 +114,9 @@ async fn insert_access(conn: &mut AnyConnection, tokens: &[AccessToken]) -> Stor
     Ok(())
 }
 
-/// Most access tokens one grouped INSERT carries (9 parameters each).
-const ACCESS_TOKENS_PER_INSERT: usize = 256;
+/// Most access tokens one grouped INSERT carries (9 parameters each): few enough that the
+/// statement fits one TLS record (see AUDIT_ROWS_PER_STATEMENT in `tx.rs`).
+const ACCESS_TOKENS_PER_INSERT: usize = 64;
 
 /// Grouped `create_access_token`s: one INSERT, one commit per group. One taken digest or jti
 /// fails the statement for all, so then each is retried alone to find whose it was.
@@ -338,20 +340,23 @@ impl TokenStore for SqlStore {
     }
 
     async fn revoke_family(&self, id: FamilyId, now: Timestamp, audit: &[AuditEvent]) -> StoreResult<bool> {
-        let mut tx = self.begin().await?;
-        let exists = sqlx::query("SELECT COUNT(*) AS n FROM token_families WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_one(&mut *tx)
-            .bounded()
-            .await
-            .map_err(db_err)?
-            .try_get::<i64, _>("n")
-            .map_err(db_err)?
-            > 0;
-        if exists {
-            revoke_families_where(&mut tx, "id = $1", &id.to_string(), None, now).await?;
-        }
-        finish_if_changed(tx, exists, audit).await
+        self.forgetting(&[Table::AccessTokens], async {
+            let mut tx = self.begin().await?;
+            let exists = sqlx::query("SELECT COUNT(*) AS n FROM token_families WHERE id = $1")
+                .bind(id.to_string())
+                .fetch_one(&mut *tx)
+                .bounded()
+                .await
+                .map_err(db_err)?
+                .try_get::<i64, _>("n")
+                .map_err(db_err)?
+                > 0;
+            if exists {
+                revoke_families_where(&mut tx, "id = $1", &id.to_string(), None, now).await?;
+            }
+            finish_if_changed(tx, exists, audit).await
+        })
+        .await
     }
 
     async fn revoke_families_of_user(
@@ -361,11 +366,14 @@ impl TokenStore for SqlStore {
         now: Timestamp,
         audit: &[AuditEvent],
     ) -> StoreResult<u64> {
-        let mut tx = self.begin().await?;
-        let n = revoke_grants_of_user(&mut tx, user, client, now).await?;
-        insert_audit(&mut tx, audit).await?;
-        commit(tx).await?;
-        Ok(n)
+        self.forgetting(&[Table::AccessTokens], async {
+            let mut tx = self.begin().await?;
+            let n = revoke_grants_of_user(&mut tx, user, client, now).await?;
+            insert_audit(&mut tx, audit).await?;
+            commit(tx).await?;
+            Ok(n)
+        })
+        .await
     }
 
     async fn revoke_families_of_client(
@@ -374,11 +382,14 @@ impl TokenStore for SqlStore {
         now: Timestamp,
         audit: &[AuditEvent],
     ) -> StoreResult<u64> {
-        let mut tx = self.begin().await?;
-        let n = revoke_families_where(&mut tx, "client_id = $1", client.as_str(), None, now).await?;
-        insert_audit(&mut tx, audit).await?;
-        commit(tx).await?;
-        Ok(n)
+        self.forgetting(&[Table::AccessTokens], async {
+            let mut tx = self.begin().await?;
+            let n = revoke_families_where(&mut tx, "client_id = $1", client.as_str(), None, now).await?;
+            insert_audit(&mut tx, audit).await?;
+            commit(tx).await?;
+            Ok(n)
+        })
+        .await
     }
 
     async fn create_access_token(&self, token: &AccessToken) -> StoreResult<()> {
@@ -395,14 +406,17 @@ impl TokenStore for SqlStore {
         now: Timestamp,
         audit: &[AuditEvent],
     ) -> StoreResult<bool> {
-        let mut tx = self.begin().await?;
-        let done = sqlx::query("UPDATE access_tokens SET revoked_at = $2 WHERE digest = $1 AND revoked_at IS NULL")
-            .bind(digest.as_bytes().to_vec())
-            .bind(now.as_millis())
-            .execute(&mut *tx)
-            .bounded()
-            .await
-            .map_err(db_err)?;
-        finish_if_changed(tx, done.rows_affected() > 0, audit).await
+        self.forgetting(&[Table::AccessTokens], async {
+            let mut tx = self.begin().await?;
+            let done = sqlx::query("UPDATE access_tokens SET revoked_at = $2 WHERE digest = $1 AND revoked_at IS NULL")
+                .bind(digest.as_bytes().to_vec())
+                .bind(now.as_millis())
+                .execute(&mut *tx)
+                .bounded()
+                .await
+                .map_err(db_err)?;
+            finish_if_changed(tx, done.rows_affected() > 0, audit).await
+        })
+        .await
     }
 }

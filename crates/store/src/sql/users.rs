@@ -21,6 +21,7 @@ use super::rows::{RowExt, opt_ms};
 use super::sessions::end_sessions_of_user;
 use super::tokens::revoke_grants_of_user;
 use super::tx::{commit, insert_audit};
+use crate::near::Table;
 
 macro_rules! user_cols {
     () => {
@@ -142,79 +143,88 @@ impl UserStore for SqlStore {
         now: Timestamp,
         audit: &[AuditEvent],
     ) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        let done = sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
-            .bind(id.to_string())
-            .bind(hash.0.as_str())
-            .bind(now.as_millis())
-            .execute(&mut *tx)
-            .bounded()
-            .await
-            .map_err(db_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound("user"));
-        }
-        end_sessions_of_user(&mut tx, id, keep_session).await?;
-        revoke_grants_of_user(&mut tx, id, None, now).await?;
-        void_reset_links(&mut tx, id, now).await?;
-        insert_audit(&mut tx, audit).await?;
-        commit(tx).await
+        self.forgetting(&[Table::AccessTokens], async {
+            let mut tx = self.begin().await?;
+            let done = sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
+                .bind(id.to_string())
+                .bind(hash.0.as_str())
+                .bind(now.as_millis())
+                .execute(&mut *tx)
+                .bounded()
+                .await
+                .map_err(db_err)?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound("user"));
+            }
+            end_sessions_of_user(&mut tx, id, keep_session).await?;
+            revoke_grants_of_user(&mut tx, id, None, now).await?;
+            void_reset_links(&mut tx, id, now).await?;
+            insert_audit(&mut tx, audit).await?;
+            commit(tx).await
+        })
+        .await
     }
 
     async fn set_user_active(&self, id: UserId, active: bool, now: Timestamp, audit: &[AuditEvent]) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        let sql = if active {
-            "UPDATE users SET disabled_at = NULL, updated_at = $2 WHERE id = $1"
-        } else {
-            "UPDATE users SET disabled_at = COALESCE(disabled_at, $2), updated_at = $2 WHERE id = $1"
-        };
-        let done = sqlx::query(sql)
+        self.forgetting(&[Table::AccessTokens], async {
+            let mut tx = self.begin().await?;
+            let sql = if active {
+                "UPDATE users SET disabled_at = NULL, updated_at = $2 WHERE id = $1"
+            } else {
+                "UPDATE users SET disabled_at = COALESCE(disabled_at, $2), updated_at = $2 WHERE id = $1"
+            };
+            let done = sqlx::query(sql)
+                .bind(id.to_string())
+                .bind(now.as_millis())
+                .execute(&mut *tx)
+                .bounded()
+                .await
+                .map_err(db_err)?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound("user"));
+            }
+            if !active {
+                end_sessions_of_user(&mut tx, id, None).await?;
+                revoke_grants_of_user(&mut tx, id, None, now).await?;
+            }
+            insert_audit(&mut tx, audit).await?;
+            commit(tx).await
+        })
+        .await
+    }
+
+    async fn erase_user(&self, id: UserId, now: Timestamp, audit: &[AuditEvent]) -> StoreResult<()> {
+        self.forgetting(&[Table::AccessTokens], async {
+            let mut tx = self.begin().await?;
+            let email = erased_email(id)?;
+            let done = sqlx::query(
+                "UPDATE users SET email = $2, email_normalized = $3, password_hash = NULL, email_verified_at = NULL, \
+                 failed_logins = 0, locked_until = NULL, roles = '', updated_at = $4, deleted_at = COALESCE(deleted_at, $4) \
+                 WHERE id = $1",
+            )
             .bind(id.to_string())
+            .bind(email.as_str())
+            .bind(email.normalized())
             .bind(now.as_millis())
             .execute(&mut *tx)
             .bounded()
             .await
             .map_err(db_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound("user"));
-        }
-        if !active {
-            end_sessions_of_user(&mut tx, id, None).await?;
-            revoke_grants_of_user(&mut tx, id, None, now).await?;
-        }
-        insert_audit(&mut tx, audit).await?;
-        commit(tx).await
-    }
-
-    async fn erase_user(&self, id: UserId, now: Timestamp, audit: &[AuditEvent]) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        let email = erased_email(id)?;
-        let done = sqlx::query(
-            "UPDATE users SET email = $2, email_normalized = $3, password_hash = NULL, email_verified_at = NULL, \
-             failed_logins = 0, locked_until = NULL, roles = '', updated_at = $4, deleted_at = COALESCE(deleted_at, $4) \
-             WHERE id = $1",
-        )
-        .bind(id.to_string())
-        .bind(email.as_str())
-        .bind(email.normalized())
-        .bind(now.as_millis())
-        .execute(&mut *tx)
-        .bounded()
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound("user"));
+            }
+            erase_user_records(&mut tx, id).await?;
+            insert_audit(&mut tx, audit).await?;
+            // Scrubbed after the insert, so the erasure's own event keeps no address either.
+            sqlx::query("UPDATE audit_events SET ip = NULL, user_agent = NULL WHERE user_id = $1")
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .bounded()
+                .await
+                .map_err(db_err)?;
+            commit(tx).await
+        })
         .await
-        .map_err(db_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound("user"));
-        }
-        erase_user_records(&mut tx, id).await?;
-        insert_audit(&mut tx, audit).await?;
-        // Scrubbed after the insert, so the erasure's own event keeps no address either.
-        sqlx::query("UPDATE audit_events SET ip = NULL, user_agent = NULL WHERE user_id = $1")
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .bounded()
-            .await
-            .map_err(db_err)?;
-        commit(tx).await
     }
 
     async fn list_users(&self, filter: &UserFilter, page: &PageRequest) -> StoreResult<Page<User>> {

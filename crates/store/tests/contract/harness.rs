@@ -9,7 +9,7 @@ use std::panic::AssertUnwindSafe;
 use futures::FutureExt;
 use keygate_core::store::Stores;
 use keygate_core::{ManualClock, Timestamp};
-use keygate_store::{RedisHandle, layer_redis, testing};
+use keygate_store::{RedisHandle, layer_near, layer_redis, testing};
 
 /// 2025-01-01T00:00:00Z: every case starts here and moves time only through the clock.
 pub const START: Timestamp = Timestamp::from_unix_seconds(1_735_689_600);
@@ -81,6 +81,12 @@ where
     };
     assert_eq!(backend.kind(), kind.durable(), "the harness opened the wrong backend");
     let mut stores = backend.stores();
+    // PostgreSQL runs with its in-memory cache in front, as the server does, once it is trusted
+    // (so every case also checks that the store's own writes clear it).
+    if let Some(near) = backend.near_cache() {
+        testing::wait_until_trusted(&near).await;
+        stores = layer_near(stores, &near);
+    }
     let mut redis = None;
     if kind == Kind::Redis {
         let Some(url) = testing::redis_test_url() else {

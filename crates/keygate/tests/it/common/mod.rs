@@ -88,7 +88,7 @@ impl TestServer {
             config.secret_key = Some(key.try_into().unwrap());
         }
         let mailbox = Arc::new(Mailbox::default());
-        let state = keygate::app::build_state(&config, backend.stores(), clock, mailbox.clone(), metrics)
+        let state = keygate::app::build_state(&config, &backend, clock, mailbox.clone(), metrics)
             .await
             .unwrap();
         let app = extend(keygate_web::router(state.clone()));
@@ -121,7 +121,7 @@ impl TestServer {
         let base = format!("http://{}", listener.local_addr().unwrap());
         config.issuer = base.clone().try_into().unwrap();
         let mailer = keygate::mail::mailer_from_config(&config).unwrap();
-        let state = keygate::app::build_state(&config, backend.stores(), Arc::new(SystemClock), mailer, metrics)
+        let state = keygate::app::build_state(&config, &backend, Arc::new(SystemClock), mailer, metrics)
             .await
             .unwrap();
         let app = keygate_web::router(state.clone());

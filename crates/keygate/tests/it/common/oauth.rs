@@ -69,15 +69,9 @@ impl OAuthServer {
         let clock = ManualClock::new(SystemClock.now());
         let mailbox = Arc::new(Mailbox::default());
         let metrics = keygate_web::Metrics::install().unwrap();
-        let state = keygate::app::build_state(
-            &config,
-            backend.stores(),
-            Arc::new(clock.clone()),
-            mailbox.clone(),
-            metrics,
-        )
-        .await
-        .unwrap();
+        let state = keygate::app::build_state(&config, &backend, Arc::new(clock.clone()), mailbox.clone(), metrics)
+            .await
+            .unwrap();
         let app = keygate_web::router(state.clone());
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(keygate::serve::serve_until(listener, app, async {
