@@ -9,7 +9,7 @@ use crate::runtime::hashing::{
 
 /// Emails handed to the mailer, by `outcome` (`sent`, `failed`).
 pub const EMAILS_SENT: &str = "keygate_emails_sent_total";
-/// Audit events dropped because the batcher's queue was full.
+/// Audit events dropped because the batcher had stopped (while its queue is full, requests wait).
 pub const AUDIT_DROPPED: &str = "keygate_audit_events_dropped_total";
 /// Expired records the janitor deleted, by `kind`.
 pub const JANITOR_DELETED: &str = "keygate_janitor_deleted_total";
@@ -42,7 +42,10 @@ pub fn register(redis: bool) {
     for outcome in ["sent", "failed"] {
         metrics::counter!(EMAILS_SENT, "outcome" => outcome).increment(0);
     }
-    describe_counter!(AUDIT_DROPPED, "Audit events dropped because the audit queue was full");
+    describe_counter!(
+        AUDIT_DROPPED,
+        "Audit events dropped because the audit writer had stopped"
+    );
     metrics::counter!(AUDIT_DROPPED).increment(0);
     describe_counter!(JANITOR_DELETED, "Expired records deleted by the janitor, by kind");
     for (kind, _) in crate::janitor::counts(&Default::default()) {
