@@ -85,8 +85,10 @@ pub async fn run(config: Config, no_migrate: bool, demo: bool) -> anyhow::Result
         state.clock.clone(),
         JanitorPolicy::from_config(&config),
     );
-    let result = serve_until(listener, keygate_web::router(state), shutdown).await;
+    let result = serve_until(listener, keygate_web::router(state.clone()), shutdown).await;
     janitor.stop().await;
+    // Audit events of the last requests may still be queued: written before the store closes.
+    state.oauth.tokens.audit_sink().flush().await;
     backend.close().await;
     result.context("the HTTP server failed")?;
     tracing::info!("stopped");

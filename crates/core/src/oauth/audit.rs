@@ -17,6 +17,10 @@ use crate::model::{AuditAction, AuditEvent, Client, Outcome};
 #[async_trait::async_trait]
 pub trait AuditSink: Send + Sync {
     async fn record(&self, events: Vec<AuditEvent>);
+
+    /// Returns once every event recorded before the call is written (at shutdown, before the
+    /// store closes).
+    async fn flush(&self) {}
 }
 
 /// Where a request came from: the account service's type, shared so both log alike.

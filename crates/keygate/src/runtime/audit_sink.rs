@@ -14,7 +14,7 @@ use std::sync::Arc;
 use keygate_core::model::AuditEvent;
 use keygate_core::oauth::AuditSink;
 use keygate_core::store::AuditStore;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use keygate_web::error::cause_chain;
 
@@ -24,20 +24,40 @@ const QUEUE_CAPACITY: usize = 20_000;
 const MAX_BATCH: usize = 1_000;
 
 pub struct BatchingAuditSink {
-    tx: mpsc::Sender<AuditEvent>,
+    tx: mpsc::Sender<Queued>,
+}
+
+/// What the writer takes from its queue, in order.
+enum Queued {
+    Event(AuditEvent),
+    /// Answered once every event queued before it has been written (or refused by the store).
+    Flush(oneshot::Sender<()>),
 }
 
 impl BatchingAuditSink {
     /// Starts the writer task (call within a Tokio runtime).
     pub fn start(store: Arc<dyn AuditStore>) -> Self {
-        let (tx, mut rx) = mpsc::channel::<AuditEvent>(QUEUE_CAPACITY);
+        let (tx, mut rx) = mpsc::channel::<Queued>(QUEUE_CAPACITY);
         tokio::spawn(async move {
-            let mut batch = Vec::with_capacity(MAX_BATCH);
-            while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-                if let Err(err) = store.append_audit(&batch).await {
-                    tracing::error!(error = %cause_chain(&err), events = batch.len(), "could not write audit events");
+            let mut taken = Vec::with_capacity(MAX_BATCH);
+            let mut events = Vec::with_capacity(MAX_BATCH);
+            let mut flushes = Vec::new();
+            while rx.recv_many(&mut taken, MAX_BATCH).await > 0 {
+                for item in taken.drain(..) {
+                    match item {
+                        Queued::Event(event) => events.push(event),
+                        Queued::Flush(done) => flushes.push(done),
+                    }
                 }
-                batch.clear();
+                if !events.is_empty()
+                    && let Err(err) = store.append_audit(&events).await
+                {
+                    tracing::error!(error = %cause_chain(&err), events = events.len(), "could not write audit events");
+                }
+                events.clear();
+                for done in flushes.drain(..) {
+                    let _ = done.send(());
+                }
             }
         });
         BatchingAuditSink { tx }
@@ -48,10 +68,17 @@ impl BatchingAuditSink {
 impl AuditSink for BatchingAuditSink {
     async fn record(&self, events: Vec<AuditEvent>) {
         for event in events {
-            if self.tx.send(event).await.is_err() {
+            if self.tx.send(Queued::Event(event)).await.is_err() {
                 metrics::counter!(crate::telemetry::AUDIT_DROPPED).increment(1);
                 tracing::warn!("the audit writer has stopped: an audit event was dropped");
             }
+        }
+    }
+
+    async fn flush(&self) {
+        let (done, written) = oneshot::channel();
+        if self.tx.send(Queued::Flush(done)).await.is_ok() {
+            let _ = written.await;
         }
     }
 }

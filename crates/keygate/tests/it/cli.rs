@@ -119,6 +119,138 @@ async fn serve_stops_cleanly_on_sigint() {
     serve_then_signal("-INT").await;
 }
 
+/// Introspections are audited by a batching writer after the answer is sent. While the test holds
+/// SQLite's write lock, the writer cannot write and the events wait in its queue; a SIGTERM then
+/// (the lock released a moment later) must still find every one of them in the audit log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_writes_every_queued_audit_event_before_it_stops() {
+    const REQUESTS: usize = 3_000;
+    let dir = tempfile::tempdir().unwrap();
+    let with_env = |command: &mut Command| {
+        command
+            .env("KEYGATE_DATABASE_URL", "sqlite://audit.db")
+            .env("KEYGATE_OAUTH__EXTRA_SCOPES", "api")
+            // Quiet: a request log line each would fill the unread stderr pipe and stall it.
+            .env("KEYGATE_LOG", "warn")
+            .env("KEYGATE_DATABASE__BUSY_TIMEOUT_SECS", "30")
+            .env("KEYGATE_DATABASE__QUERY_TIMEOUT_SECS", "30")
+            .env("KEYGATE_HTTP__REQUEST_TIMEOUT_SECS", "60");
+    };
+    let mut create = keygate(dir.path());
+    with_env(&mut create);
+    let created = run(create.args([
+        "client",
+        "create",
+        "--name",
+        "rs",
+        "--grant-type",
+        "client_credentials",
+        "--scope",
+        "api",
+        "--access-token-format",
+        "opaque",
+        "--json",
+    ]))
+    .await;
+    assert!(created.status.success(), "{}", stderr(&created));
+    let client: Value = serde_json::from_str(&stdout(&created)).unwrap();
+    let (id, secret) = (
+        client["client_id"].as_str().unwrap().to_owned(),
+        client["client_secret"].as_str().unwrap().to_owned(),
+    );
+
+    let mut serve = keygate(dir.path());
+    with_env(&mut serve);
+    let mut child = serve
+        .arg("serve")
+        .env("KEYGATE_BIND", "127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let base = common::binary::listening_base(&mut child, String::new).await;
+    let http = common::client();
+    let token: Value = http
+        .post(format!("{base}/oauth2/token"))
+        .basic_auth(&id, Some(&secret))
+        .form(&[("grant_type", "client_credentials"), ("scope", "api")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["access_token"].as_str().unwrap().to_owned();
+    let url = format!("sqlite://{}", dir.path().join("audit.db").display());
+    let backend = keygate_store::Backend::connect(&url, &keygate_store::SqlOptions::default())
+        .await
+        .unwrap();
+    let keygate_store::Backend::Sql(sql) = &backend else {
+        unreachable!()
+    };
+    let mut lock = sql.pool().acquire().await.unwrap();
+    sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut *lock).await.unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let (http, base, id, secret, token) = (http.clone(), base.clone(), id.clone(), secret.clone(), token.clone());
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..REQUESTS / 50 {
+                let answer: Value = http
+                    .post(format!("{base}/oauth2/introspect"))
+                    .basic_auth(&id, Some(&secret))
+                    .form(&[("token", token.as_str())])
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                assert_eq!(answer["active"], true);
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let pid = child.id().unwrap().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    // The server stops accepting and shuts down while the writer still waits for the lock.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    sqlx::raw_sql("ROLLBACK").execute(&mut *lock).await.unwrap();
+    drop(lock);
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("did not exit")
+        .unwrap();
+    assert!(status.success());
+
+    let filter = keygate_core::model::AuditFilter {
+        action: Some(keygate_core::model::AuditAction::TokenIntrospected),
+        ..Default::default()
+    };
+    let mut page = keygate_core::paging::PageRequest::first(500);
+    let mut audited = 0;
+    loop {
+        let found = backend.stores().audit.list_audit(&filter, &page).await.unwrap();
+        audited += found.items.len();
+        match found.next {
+            Some(cursor) => page = keygate_core::paging::PageRequest::after(cursor, 500),
+            None => break,
+        }
+    }
+    backend.close().await;
+    assert_eq!(
+        audited, REQUESTS,
+        "every introspection answered before SIGTERM is in the audit log"
+    );
+}
+
 #[tokio::test]
 async fn serve_no_migrate_refuses_an_unmigrated_database() {
     let dir = tempfile::tempdir().unwrap();
