@@ -29,6 +29,7 @@ mod http;
 mod janitor;
 mod mail;
 mod metrics_scrape;
+mod near_cache_faults;
 mod oauth_admin;
 mod oauth_authorize;
 mod oauth_endpoints;
