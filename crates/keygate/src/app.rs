@@ -24,7 +24,7 @@ use crate::runtime::hashing::HashingPool;
 /// With `redis_url` set, the backend's stores get the Redis read-through cache in front
 /// ([`keygate_store::layer_redis`]) and `/health/ready` reports Redis as a component. On
 /// PostgreSQL, the in-memory cache of clients and access tokens goes in front of everything
-/// ([`keygate_store::layer_near`]).
+/// ([`keygate_store::layer_near`]) unless `database.memory_cache` is off.
 pub async fn build_state(
     config: &Config,
     backend: &Backend,
@@ -38,7 +38,12 @@ pub async fn build_state(
         Some(handle) => keygate_store::layer_redis(backend.stores(), handle),
         None => backend.stores(),
     };
-    let stores = match backend.near_cache() {
+    let near = if config.database.memory_cache {
+        backend.near_cache()
+    } else {
+        None
+    };
+    let stores = match near {
         Some(near) => keygate_store::layer_near(stores, &near),
         None => stores,
     };

@@ -95,6 +95,9 @@ pub struct DatabaseSettings {
     /// A connection is replaced after this many seconds (0: never), so instances follow a
     /// database failover or a pooler's rebalancing.
     pub max_lifetime_secs: u64,
+    /// PostgreSQL: keep looked-up clients and opaque access tokens in memory, kept current by
+    /// the database's change notifications (off: every lookup asks Redis or the database).
+    pub memory_cache: bool,
 }
 
 impl Default for DatabaseSettings {
@@ -107,6 +110,7 @@ impl Default for DatabaseSettings {
             min_connections: 0,
             idle_timeout_secs: 600,
             max_lifetime_secs: 1800,
+            memory_cache: true,
         }
     }
 }

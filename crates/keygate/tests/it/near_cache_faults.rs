@@ -1,13 +1,15 @@
 //! The in-memory cache of clients and access tokens (PostgreSQL) when its listening connection is
 //! behind a network black hole: nothing closes, notifications just stop. The instance must stop
-//! answering from memory within about a second, and use it again once the network is back.
+//! answering from memory within about a second, and use it again once the network is back. And
+//! `database.memory_cache = false` turns it off (no listening connection at all).
 
 use crate::common;
 
 use std::time::{Duration, Instant};
 
-use common::postgres_url;
 use common::proxy::CuttableProxy;
+use common::{TestServer, postgres_url};
+use keygate::config::Config;
 use keygate_core::Timestamp;
 use keygate_store::testing::{fresh_postgres_url, test_sql_options, wait_until_trusted};
 use keygate_store::{Backend, layer_near};
@@ -74,4 +76,48 @@ async fn a_black_holed_listener_stops_the_cache_within_a_second_and_it_comes_bac
         "trust lapsed {lapsed:?} after the cut; back {:?} after restore",
         back.elapsed()
     );
+}
+
+/// The listening connections of the schema of `url` (each is named `<schema> changes`).
+async fn listeners(url: &str) -> i64 {
+    let schema = url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "application_name")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    let backend = Backend::connect(url, &test_sql_options()).await.unwrap();
+    let Backend::Sql(sql) = &backend else { unreachable!() };
+    let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1")
+        .bind(format!("{schema} changes"))
+        .fetch_one(sql.pool())
+        .await
+        .unwrap();
+    backend.close().await;
+    n
+}
+
+#[tokio::test]
+async fn the_memory_cache_listens_only_when_it_is_on() {
+    let Some(base) = postgres_url() else { return };
+    for on in [true, false] {
+        let (url, _schema) = fresh_postgres_url(&base).await;
+        let backend = Backend::connect(&url, &test_sql_options()).await.unwrap();
+        backend.migrate_up().await.unwrap();
+        let mut config = Config::default();
+        config.database.memory_cache = on;
+        let server = TestServer::start_with(backend, config, |router| router).await;
+        let start = Instant::now();
+        let mut seen = listeners(&url).await;
+        while on && seen == 0 && start.elapsed() < Duration::from_secs(5) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            seen = listeners(&url).await;
+        }
+        if !on {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            seen = listeners(&url).await;
+        }
+        assert_eq!(seen, i64::from(on), "memory_cache = {on}");
+        server.stop().await;
+    }
 }
