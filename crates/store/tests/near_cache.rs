@@ -210,7 +210,7 @@ async fn other_instances_and_plain_sql_changes_reach_the_cache() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_listener_leaves_no_changed_record_in_use() {
     let Some(base) = postgres_test_url() else { return };
-    let (url, _guard) = fresh_postgres_url(&base).await;
+    let (url, guard) = fresh_postgres_url(&base).await;
     let (a_backend, a, _) = instance(&url).await;
     let (_b_backend, b, b_near) = instance(&url).await;
     let mut c = client("c-lost");
@@ -218,18 +218,12 @@ async fn a_lost_listener_leaves_no_changed_record_in_use() {
     b.clients.get_client(&c.id).await.unwrap();
 
     // The schema's name is each connection's application_name; the listeners add " changes".
-    let schema = url::Url::parse(&url)
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == "application_name")
-        .map(|(_, v)| v.into_owned())
-        .unwrap();
     let Backend::Sql(store) = &a_backend else {
         unreachable!()
     };
     let killed: Vec<(bool,)> =
         sqlx::query_as("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1")
-            .bind(format!("{schema} changes"))
+            .bind(format!("{} changes", guard.schema()))
             .fetch_all(store.pool())
             .await
             .unwrap();

@@ -1,13 +1,14 @@
 //! The batching audit writer: token events that have no store write of their own (a
 //! `client_credentials` JWT, an introspection) are queued and written by one task, as many per
-//! `append_audit` call as have arrived, so auditing never caps the token endpoint's throughput.
+//! `append_audit` call as have arrived, so a busy endpoint costs few audit writes.
 //!
 //! Durability: an event is on disk once its batch is written, normally within a millisecond or
-//! two. Events still queued when the process dies are lost, and so is a batch the store refused
-//! (logged). While the queue is full, requests wait for room: a burst is slowed down to the rate
-//! the audit log can take, never recorded in part. Only after the writer has stopped (shutdown)
-//! are events dropped (counted in `keygate_audit_events_dropped_total`). Events that accompany a change (code redemption, refresh,
-//! revocation) do not come here: they are written in that change's transaction.
+//! two. `serve` flushes the queue before it closes the store; events still queued when the
+//! process dies are lost, and so is a batch the store refused (logged). While the queue is full,
+//! requests wait for room: a burst is slowed to the rate the audit log can take, never recorded
+//! in part. Only once the writer has stopped are events dropped (counted in
+//! `keygate_audit_events_dropped_total`). Events that accompany a change (code redemption,
+//! refresh, revocation) do not come here: they are written in that change's transaction.
 
 use std::sync::Arc;
 
@@ -37,7 +38,11 @@ enum Queued {
 impl BatchingAuditSink {
     /// Starts the writer task (call within a Tokio runtime).
     pub fn start(store: Arc<dyn AuditStore>) -> Self {
-        let (tx, mut rx) = mpsc::channel::<Queued>(QUEUE_CAPACITY);
+        Self::with_capacity(store, QUEUE_CAPACITY)
+    }
+
+    fn with_capacity(store: Arc<dyn AuditStore>, capacity: usize) -> Self {
+        let (tx, mut rx) = mpsc::channel::<Queued>(capacity);
         tokio::spawn(async move {
             let mut taken = Vec::with_capacity(MAX_BATCH);
             let mut events = Vec::with_capacity(MAX_BATCH);
@@ -80,5 +85,73 @@ impl AuditSink for BatchingAuditSink {
         if self.tx.send(Queued::Flush(done)).await.is_ok() {
             let _ = written.await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use keygate_core::Timestamp;
+    use keygate_core::error::StoreResult;
+    use keygate_core::model::{AuditAction, AuditFilter, Outcome};
+    use keygate_core::paging::{Page, PageRequest};
+    use tokio::sync::Semaphore;
+
+    use super::*;
+
+    /// Keeps what it is given, one `append_audit` per permit the test hands out.
+    struct GatedStore {
+        gate: Semaphore,
+        written: Mutex<Vec<AuditEvent>>,
+    }
+
+    #[async_trait::async_trait]
+    impl AuditStore for GatedStore {
+        async fn append_audit(&self, events: &[AuditEvent]) -> StoreResult<()> {
+            self.gate.acquire().await.expect("gate open").forget();
+            self.written.lock().unwrap().extend_from_slice(events);
+            Ok(())
+        }
+
+        async fn list_audit(&self, _: &AuditFilter, _: &PageRequest) -> StoreResult<Page<AuditEvent>> {
+            unreachable!("the sink only writes")
+        }
+    }
+
+    fn event() -> AuditEvent {
+        let at = Timestamp::from_unix_seconds(1_735_689_600);
+        AuditEvent::new(AuditAction::TokenIntrospected, "client:c", Outcome::Success, at)
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_makes_requests_wait_and_loses_nothing() {
+        let store = Arc::new(GatedStore {
+            gate: Semaphore::new(0),
+            written: Mutex::new(Vec::new()),
+        });
+        let sink = Arc::new(BatchingAuditSink::with_capacity(store.clone(), 4));
+        // The writer takes the first events and then waits at the gate; four more fill the queue.
+        let mut recorded = 0;
+        let mut waiting = None;
+        for _ in 0..20 {
+            let sink = sink.clone();
+            let mut request = tokio::spawn(async move { sink.record(vec![event()]).await });
+            if tokio::time::timeout(Duration::from_millis(50), &mut request)
+                .await
+                .is_err()
+            {
+                waiting = Some(request);
+                break;
+            }
+            recorded += 1;
+        }
+        let waiting = waiting.expect("a request waits once the queue is full");
+        assert!(!waiting.is_finished());
+        store.gate.add_permits(100);
+        waiting.await.unwrap();
+        sink.flush().await;
+        assert_eq!(store.written.lock().unwrap().len(), recorded + 1, "every event written");
     }
 }

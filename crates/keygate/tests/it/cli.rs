@@ -70,6 +70,16 @@ async fn version_prints_the_version() {
     assert_eq!(stdout(&output).trim(), format!("keygate {}", env!("CARGO_PKG_VERSION")));
 }
 
+/// `kill SIGNAL` to the child.
+fn send_signal(child: &tokio::process::Child, signal: &str) {
+    let pid = child.id().unwrap().to_string();
+    let killed = std::process::Command::new("kill")
+        .args([signal, &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+}
+
 async fn serve_then_signal(signal: &str) {
     let dir = tempfile::tempdir().unwrap();
     let mut child = keygate(dir.path())
@@ -91,12 +101,7 @@ async fn serve_then_signal(signal: &str) {
     assert_eq!(response.status(), 200);
     assert!(dir.path().join("fresh.db").exists(), "serve creates the SQLite file");
 
-    let pid = child.id().unwrap().to_string();
-    let killed = std::process::Command::new("kill")
-        .args([signal, &pid])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    send_signal(&child, signal);
     let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
         .await
         .expect("did not exit")
@@ -212,14 +217,7 @@ async fn serve_writes_every_queued_audit_event_before_it_stops() {
     for task in tasks {
         task.await.unwrap();
     }
-    let pid = child.id().unwrap().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    send_signal(&child, "-TERM");
     // The server stops accepting and shuts down while the writer still waits for the lock.
     tokio::time::sleep(Duration::from_millis(300)).await;
     sqlx::raw_sql("ROLLBACK").execute(&mut *lock).await.unwrap();

@@ -78,14 +78,9 @@ async fn a_black_holed_listener_stops_the_cache_within_a_second_and_it_comes_bac
     );
 }
 
-/// The listening connections of the schema of `url` (each is named `<schema> changes`).
-async fn listeners(url: &str) -> i64 {
-    let schema = url::Url::parse(url)
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == "application_name")
-        .map(|(_, v)| v.into_owned())
-        .unwrap();
+/// The listening connections of `schema`'s instances (each is named `<schema> changes`), seen
+/// through `url`.
+async fn listeners(url: &str, schema: &str) -> i64 {
     let backend = Backend::connect(url, &test_sql_options()).await.unwrap();
     let Backend::Sql(sql) = &backend else { unreachable!() };
     let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1")
@@ -101,21 +96,21 @@ async fn listeners(url: &str) -> i64 {
 async fn the_memory_cache_listens_only_when_it_is_on() {
     let Some(base) = postgres_url() else { return };
     for on in [true, false] {
-        let (url, _schema) = fresh_postgres_url(&base).await;
+        let (url, schema) = fresh_postgres_url(&base).await;
         let backend = Backend::connect(&url, &test_sql_options()).await.unwrap();
         backend.migrate_up().await.unwrap();
         let mut config = Config::default();
         config.database.memory_cache = on;
         let server = TestServer::start_with(backend, config, |router| router).await;
         let start = Instant::now();
-        let mut seen = listeners(&url).await;
+        let mut seen = listeners(&url, schema.schema()).await;
         while on && seen == 0 && start.elapsed() < Duration::from_secs(5) {
             tokio::time::sleep(Duration::from_millis(20)).await;
-            seen = listeners(&url).await;
+            seen = listeners(&url, schema.schema()).await;
         }
         if !on {
             tokio::time::sleep(Duration::from_millis(300)).await;
-            seen = listeners(&url).await;
+            seen = listeners(&url, schema.schema()).await;
         }
         assert_eq!(seen, i64::from(on), "memory_cache = {on}");
         server.stop().await;

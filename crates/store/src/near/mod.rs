@@ -3,10 +3,11 @@
 //!
 //! # Why it cannot serve a changed record for long
 //!
-//! - Every statement that updates, deletes or truncates `clients` or `access_tokens` notifies
-//!   channel `keygate_changes` with the table's name when it commits: triggers do it (migration
-//!   0003), so it holds for any writer, an older Keygate, a copy or an operator's own SQL. Each
-//!   instance listens on a dedicated connection (`sql/changes.rs`) and clears that table's shelf.
+//! - Every statement that changes or removes rows of `clients` or `access_tokens` (or truncates
+//!   them) notifies channel `keygate_changes` with `schema.table` when it commits: triggers do it
+//!   (migration 0003), so it holds for any writer, an older Keygate, a copy or an operator's own
+//!   SQL. Each instance listens on a dedicated connection (`sql/changes.rs`) and clears that
+//!   table's shelf when the schema is its own.
 //! - This instance's own writes clear the shelf as soon as they return (the SQL store calls
 //!   [`NearCache::forget`]), so a request never reads around its own instance's write.
 //! - A lookup that missed fills only if no clear happened since it started (`shelf.rs`), so a
@@ -64,6 +65,15 @@ impl Table {
             _ => None,
         }
     }
+}
+
+/// How one lookup went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Hit,
+    Miss,
+    /// The cache was not trusted (its change notifications were not current).
+    Bypassed,
 }
 
 /// How often the cache answered, missed, or was bypassed because it could not be trusted.
@@ -169,11 +179,11 @@ impl NearCache {
         }
     }
 
-    fn count(&self, kind: &'static str, result: &'static str) {
-        let counter = match result {
-            "hit" => &self.hits,
-            "miss" => &self.misses,
-            _ => &self.bypassed,
+    fn count(&self, kind: &'static str, outcome: Outcome) {
+        let (counter, result) = match outcome {
+            Outcome::Hit => (&self.hits, "hit"),
+            Outcome::Miss => (&self.misses, "miss"),
+            Outcome::Bypassed => (&self.bypassed, "bypassed"),
         };
         counter.fetch_add(1, Ordering::Relaxed);
         metrics::counter!(crate::telemetry::NEAR_CACHE_REQUESTS, "kind" => kind, "result" => result).increment(1);

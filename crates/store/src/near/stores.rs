@@ -15,8 +15,8 @@ use keygate_core::model::{AccessToken, AuditEvent, Client, RefreshRotation, Refr
 use keygate_core::paging::{Page, PageRequest};
 use keygate_core::store::{ClientStore, Stores, TokenStore};
 
-use super::NearCache;
 use super::shelf::Shelf;
+use super::{NearCache, Outcome};
 
 struct NearStores {
     inner: Stores,
@@ -45,14 +45,14 @@ impl NearStores {
         F: Future<Output = StoreResult<Option<V>>>,
     {
         if !self.near.trusted() {
-            self.near.count(kind, "bypassed");
+            self.near.count(kind, Outcome::Bypassed);
             return load.await;
         }
         if let Some(value) = shelf.get(key) {
-            self.near.count(kind, "hit");
+            self.near.count(kind, Outcome::Hit);
             return Ok(Some(value));
         }
-        self.near.count(kind, "miss");
+        self.near.count(kind, Outcome::Miss);
         let ticket = shelf.ticket();
         let found = load.await?;
         if let Some(value) = &found {
